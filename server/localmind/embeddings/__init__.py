@@ -1,0 +1,48 @@
+"""Local embeddings: all-MiniLM-L6-v2 (or a user's BERT-family encoder) on ONNX Runtime.
+
+Public API::
+
+    from localmind.embeddings import load_embedder
+    e = load_embedder(None)            # or a Settings / EmbeddingsSettings
+    e.embed_documents(["text", ...])   # (n, e.dimensions) float32, L2-normalised rows
+    e.embed_query("text")              # (e.dimensions,)
+"""
+
+from __future__ import annotations
+
+from localmind.config import EmbeddingsSettings, Settings, load_settings
+from localmind.embeddings.build_cache import ModelFiles, ensure_built
+from localmind.embeddings.manifest import load_catalog, load_user_spec
+from localmind.embeddings.runtime import EmbeddingResult, OnnxEmbedder, shared_embedder
+from localmind.errors import ModelError
+
+__all__ = ["EmbeddingResult", "OnnxEmbedder", "load_embedder", "resolve_model_files"]
+
+
+def load_embedder(settings: Settings | EmbeddingsSettings | None = None, allow_build: bool = True) -> OnnxEmbedder:
+    """The process's embedder for these settings, building the model on first use."""
+    section = _section(settings)
+    return shared_embedder(resolve_model_files(section, allow_build), section)
+
+
+def resolve_model_files(section: EmbeddingsSettings, allow_build: bool = True) -> ModelFiles:
+    """A user's own model folder when configured, else the manifest's model built into the cache."""
+    if section.model_dir is not None:
+        return _user_model(section)
+    spec = load_catalog().get(section.model)
+    return ensure_built(spec, section.variant, section.resolved_cache_dir(), allow_build)
+
+
+def _user_model(section: EmbeddingsSettings) -> ModelFiles:
+    assert section.model_dir is not None
+    folder = section.model_dir.expanduser()
+    for name in ("model.onnx", "tokenizer.json"):
+        if not (folder / name).is_file():
+            raise ModelError(f"embeddings.model_dir {folder} has no {name}")
+    return ModelFiles(load_user_spec(folder), "custom", folder, built=False)
+
+
+def _section(settings: Settings | EmbeddingsSettings | None) -> EmbeddingsSettings:
+    if settings is None:
+        return load_settings().embeddings
+    return settings.embeddings if isinstance(settings, Settings) else settings

@@ -1,0 +1,205 @@
+"""Writes a BERT sentence encoder as an ONNX graph straight from safetensors weights.
+
+No exporter fits: torch.onnx needs torch at build time, and optimum's exporters need torch and
+transformers; both are gigabytes we refuse to install. The graph is small enough to write with
+the onnx helper API: embeddings, N encoder layers, pooling over the attention mask and L2
+normalisation, so one session call turns token ids into finished sentence vectors.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from safetensors.numpy import load_file
+
+from localmind.errors import ModelError
+
+# Bump when the graph changes: it is part of the cache key of every built model.
+BUILDER_VERSION = 1
+OPSET = 17
+INPUT_IDS = "input_ids"
+ATTENTION_MASK = "attention_mask"
+SENTENCE_OUTPUT = "sentence_embedding"
+TOKEN_OUTPUT = "last_hidden_state"
+_MASKED_SCORE = -10000.0
+
+
+@dataclass(frozen=True)
+class BertShape:
+    hidden: int
+    heads: int
+    layers: int
+    eps: float
+
+    @classmethod
+    def from_config(cls, config_path: Path) -> BertShape:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        if config.get("model_type", "bert") != "bert" or config.get("hidden_act", "gelu") != "gelu":
+            raise ModelError(f"{config_path}: only BERT encoders with GELU are supported")
+        return cls(
+            hidden=int(config["hidden_size"]),
+            heads=int(config["num_attention_heads"]),
+            layers=int(config["num_hidden_layers"]),
+            eps=float(config.get("layer_norm_eps", 1e-12)),
+        )
+
+    @property
+    def head_size(self) -> int:
+        return self.hidden // self.heads
+
+
+class _Graph:
+    """Accumulates nodes and initialisers, naming intermediate values uniquely."""
+
+    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+        self.weights = weights
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self._count = 0
+
+    def op(self, op_type: str, *inputs: str, **attrs: Any) -> str:
+        self._count += 1
+        output = f"{op_type.lower()}_{self._count}"
+        self.nodes.append(helper.make_node(op_type, list(inputs), [output], **attrs))
+        return output
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        self.initializers.append(numpy_helper.from_array(value, name))
+        return name
+
+    def weight(self, key: str, transpose: bool = False) -> str:
+        value = self.weights[key].astype(np.float32)
+        return self.const(key, np.ascontiguousarray(value.T if transpose else value))
+
+    def linear(self, x: str, prefix: str) -> str:
+        product = self.op("MatMul", x, self.weight(f"{prefix}.weight", transpose=True))
+        return self.op("Add", product, self.weight(f"{prefix}.bias"))
+
+    def layer_norm(self, x: str, prefix: str, eps: float) -> str:
+        scale, bias = self.weight(f"{prefix}.weight"), self.weight(f"{prefix}.bias")
+        return self.op("LayerNormalization", x, scale, bias, axis=-1, epsilon=eps)
+
+
+def _strip_prefix(weights: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Checkpoints saved from BertForX name tensors 'bert.…'; sentence-transformers saves them bare."""
+    return {key.removeprefix("bert."): value for key, value in weights.items()}
+
+
+def _embeddings(g: _Graph, shape: BertShape) -> str:
+    words = g.op("Gather", g.weight("embeddings.word_embeddings.weight"), INPUT_IDS)
+    length = g.op("Gather", g.op("Shape", INPUT_IDS), g.const("axis_one", np.array([1], np.int64)))
+    positions = g.op(
+        "Slice",
+        g.weight("embeddings.position_embeddings.weight"),
+        g.const("zero_1d", np.array([0], np.int64)),
+        length,
+        g.const("axes_zero", np.array([0], np.int64)),
+    )
+    # Single-segment input: every token has type 0, so its embedding is one constant row.
+    token_type = g.const("token_type_row", g.weights["embeddings.token_type_embeddings.weight"][0].astype(np.float32))
+    summed = g.op("Add", g.op("Add", words, positions), token_type)
+    return g.layer_norm(summed, "embeddings.LayerNorm", shape.eps)
+
+
+def _mask_bias(g: _Graph) -> str:
+    """(batch, 1, 1, seq) additive bias: 0 where a token is real, a large negative where it is padding."""
+    mask = g.op("Cast", ATTENTION_MASK, to=TensorProto.FLOAT)
+    inverted = g.op("Sub", g.const("one", np.array(1.0, np.float32)), mask)
+    scaled = g.op("Mul", inverted, g.const("masked_score", np.array(_MASKED_SCORE, np.float32)))
+    return g.op("Unsqueeze", scaled, g.const("axes_1_2", np.array([1, 2], np.int64)))
+
+
+def _split_heads(g: _Graph, x: str, shape: BertShape, perm: list[int]) -> str:
+    heads = g.const(f"heads_shape_{g._count}", np.array([0, 0, shape.heads, shape.head_size], np.int64))
+    return g.op("Transpose", g.op("Reshape", x, heads), perm=perm)
+
+
+def _attention(g: _Graph, x: str, bias: str, prefix: str, shape: BertShape) -> str:
+    scale = g.const(f"{prefix}.scale", np.array(1.0 / math.sqrt(shape.head_size), np.float32))
+    query = _split_heads(g, g.op("Mul", g.linear(x, f"{prefix}.self.query"), scale), shape, [0, 2, 1, 3])
+    key = _split_heads(g, g.linear(x, f"{prefix}.self.key"), shape, [0, 2, 3, 1])
+    value = _split_heads(g, g.linear(x, f"{prefix}.self.value"), shape, [0, 2, 1, 3])
+    probs = g.op("Softmax", g.op("Add", g.op("MatMul", query, key), bias), axis=-1)
+    context = g.op("Transpose", g.op("MatMul", probs, value), perm=[0, 2, 1, 3])
+    merged = g.op("Reshape", context, g.const(f"{prefix}.merge", np.array([0, 0, shape.hidden], np.int64)))
+    projected = g.linear(merged, f"{prefix}.output.dense")
+    return g.layer_norm(g.op("Add", projected, x), f"{prefix}.output.LayerNorm", shape.eps)
+
+
+def _gelu(g: _Graph, x: str) -> str:
+    """The exact (erf) GELU that BERT uses: x * 0.5 * (1 + erf(x / sqrt 2))."""
+    inv_sqrt2 = g.const(f"inv_sqrt2_{g._count}", np.array(1.0 / math.sqrt(2.0), np.float32))
+    half = g.const(f"half_{g._count}", np.array(0.5, np.float32))
+    one = g.const(f"one_{g._count}", np.array(1.0, np.float32))
+    erf = g.op("Erf", g.op("Mul", x, inv_sqrt2))
+    return g.op("Mul", g.op("Mul", x, half), g.op("Add", erf, one))
+
+
+def _layer(g: _Graph, x: str, bias: str, index: int, shape: BertShape) -> str:
+    prefix = f"encoder.layer.{index}"
+    attended = _attention(g, x, bias, f"{prefix}.attention", shape)
+    inner = _gelu(g, g.linear(attended, f"{prefix}.intermediate.dense"))
+    out = g.linear(inner, f"{prefix}.output.dense")
+    return g.layer_norm(g.op("Add", out, attended), f"{prefix}.output.LayerNorm", shape.eps)
+
+
+def _mean_pool(g: _Graph, hidden: str) -> str:
+    mask = g.op(
+        "Unsqueeze",
+        g.op("Cast", ATTENTION_MASK, to=TensorProto.FLOAT),
+        g.const("axes_2", np.array([2], np.int64)),
+    )
+    axis = g.const("axes_seq", np.array([1], np.int64))
+    summed = g.op("ReduceSum", g.op("Mul", hidden, mask), axis, keepdims=0)
+    counts = g.op("Max", g.op("ReduceSum", mask, axis, keepdims=0), g.const("min_count", np.array(1e-9, np.float32)))
+    return g.op("Div", summed, counts)
+
+
+def _cls_pool(g: _Graph, hidden: str) -> str:
+    return g.op("Gather", hidden, g.const("first_token", np.array(0, np.int64)), axis=1)
+
+
+def _l2_normalise(g: _Graph, x: str) -> str:
+    # Opset 17's ReduceL2 takes its axes as an attribute (ReduceSum takes them as an input).
+    norm = g.op("ReduceL2", x, axes=[-1], keepdims=1)
+    return g.op("Div", x, g.op("Max", norm, g.const("min_norm", np.array(1e-12, np.float32))))
+
+
+def build_bert_graph(weights_path: Path, config_path: Path, pooling: str | None, normalize: bool) -> onnx.ModelProto:
+    """Build the encoder; with pooling None the graph returns token states instead of sentence vectors."""
+    shape = BertShape.from_config(config_path)
+    g = _Graph(_strip_prefix(load_file(str(weights_path))))
+    try:
+        hidden, bias = _embeddings(g, shape), _mask_bias(g)
+        for index in range(shape.layers):
+            hidden = _layer(g, hidden, bias, index, shape)
+    except KeyError as exc:
+        raise ModelError(f"{weights_path} lacks the BERT tensor {exc}") from None
+    output = hidden
+    dims: list[str | int] = ["batch", "sequence", shape.hidden]
+    if pooling is not None:
+        output = _mean_pool(g, hidden) if pooling == "mean" else _cls_pool(g, hidden)
+        output = _l2_normalise(g, output) if normalize else output
+        dims = ["batch", shape.hidden]
+    g.nodes.append(helper.make_node("Identity", [output], [SENTENCE_OUTPUT if pooling else TOKEN_OUTPUT]))
+    return _model(g, dims, SENTENCE_OUTPUT if pooling else TOKEN_OUTPUT)
+
+
+def _model(g: _Graph, dims: list[str | int], output_name: str) -> onnx.ModelProto:
+    inputs = [
+        helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "sequence"])
+        for name in (INPUT_IDS, ATTENTION_MASK)
+    ]
+    outputs = [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, dims)]
+    graph = helper.make_graph(g.nodes, "localmind_bert_encoder", inputs, outputs, g.initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="localmind")
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    return model

@@ -1,0 +1,53 @@
+"""Choosing ONNX Runtime's execution provider, and saying why.
+
+``onnxruntime-gpu`` lists CUDA among its providers even on a machine without a GPU, so the choice is
+confirmed by reading the providers of the session actually created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import onnxruntime as ort
+
+from localmind.errors import ModelError
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+TENSORRT = "TensorrtExecutionProvider"
+GPU_INSTALL_HINT = "install the GPU build with scripts/use-gpu.sh (it swaps onnxruntime for onnxruntime-gpu)"
+
+
+@dataclass(frozen=True)
+class ProviderChoice:
+    requested: list[str]
+    reason: str
+
+
+def choose_providers(device: str) -> ProviderChoice:
+    available = ort.get_available_providers()
+    if device == "cpu":
+        return ProviderChoice([CPU], "embeddings.device is cpu")
+    if device == "tensorrt":
+        _require(TENSORRT, available)
+        return ProviderChoice([TENSORRT, CUDA, CPU], "embeddings.device is tensorrt")
+    if device == "cuda":
+        _require(CUDA, available)
+        return ProviderChoice([CUDA, CPU], "embeddings.device is cuda")
+    if CUDA in available:
+        return ProviderChoice([CUDA, CPU], "onnxruntime-gpu is installed; trying CUDA first")
+    return ProviderChoice([CPU], "this onnxruntime build has no CUDA provider (the CPU package is installed)")
+
+
+def confirm(choice: ProviderChoice, active: list[str], device: str) -> str:
+    """The reason to report for the provider the session really uses; explicit GPU requests must hold."""
+    if active and active[0] == choice.requested[0]:
+        return choice.reason
+    if device in ("cuda", "tensorrt"):
+        raise ModelError(f"embeddings.device is {device}, but ONNX Runtime could not start it (no GPU or CUDA libs)")
+    return f"{choice.reason}, but CUDA could not start (no GPU, or CUDA libraries missing): using the CPU"
+
+
+def _require(provider: str, available: list[str]) -> None:
+    if provider not in available:
+        raise ModelError(f"{provider} is not in this onnxruntime build; {GPU_INSTALL_HINT}")

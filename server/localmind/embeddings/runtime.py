@@ -1,0 +1,143 @@
+"""The embedder: one ONNX Runtime session per model, fed length-sorted, minimally padded batches."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import onnxruntime as ort
+
+from localmind.config import EmbeddingsSettings
+from localmind.embeddings.build_cache import ModelFiles
+from localmind.embeddings.manifest import ModelSpec
+from localmind.embeddings.providers import choose_providers, confirm
+from localmind.embeddings.tokenize import TextTokenizer, Tokens, validate_texts
+from localmind.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EmbeddingResult:
+    vectors: np.ndarray  # (n, dimensions) float32
+    truncated: list[bool]  # True where the text was longer than the model reads
+
+
+class OnnxEmbedder:
+    """Thread-safe: ONNX Runtime sessions and tokenizers may be called from several threads at once."""
+
+    def __init__(self, files: ModelFiles, settings: EmbeddingsSettings) -> None:
+        self.spec: ModelSpec = files.spec
+        self.variant = files.variant
+        self.batch_size = settings.batch_size
+        self._tokenizer = TextTokenizer(files.tokenizer_path, files.spec.max_tokens)
+        self._session, self.provider, self.provider_reason = _open_session(files, settings)
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._output = self._session.get_outputs()[0].name
+        self._check_dimensions()
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.spec.name}:{self.variant}"
+
+    @property
+    def dimensions(self) -> int:
+        return self.spec.dimensions
+
+    @property
+    def max_tokens(self) -> int:
+        return self.spec.max_tokens
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts, self.spec.document_prefix).vectors
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vectors = self.encode([text], self.spec.query_prefix).vectors
+        return np.asarray(vectors[0], dtype=np.float32)
+
+    def encode(self, texts: Sequence[object], prefix: str = "") -> EmbeddingResult:
+        """Embed texts in input order; raise EmbeddingInputError naming any item that is not a string."""
+        clean = [prefix + text for text in validate_texts(texts)]
+        tokens = self._tokenizer.encode_batch(clean)
+        vectors = np.zeros((len(tokens), self.dimensions), dtype=np.float32)
+        for batch in _length_sorted_batches(tokens, self.batch_size):
+            vectors[batch] = self._run([tokens[i] for i in batch])
+        truncated = [t.truncated for t in tokens]
+        if any(truncated):
+            log.debug("%d of %d texts were cut at %d tokens", sum(truncated), len(tokens), self.max_tokens)
+        return EmbeddingResult(vectors, truncated)
+
+    def _run(self, batch: list[Tokens]) -> np.ndarray:
+        ids, mask = _pad(batch, self._tokenizer.pad_id)
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._inputs:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        output: np.ndarray = self._session.run([self._output], feed)[0]
+        return output if output.ndim == 2 else _pool(output, mask, self.spec)
+
+    def _check_dimensions(self) -> None:
+        """One tiny inference at load time: proves the graph runs and yields the declared width."""
+        width = self._run(self._tokenizer.encode_batch(["dimension check"])).shape[1]
+        if width != self.dimensions:
+            raise ModelError(
+                f"{self.spec.name} produces {width}-dimensional vectors; its manifest says {self.dimensions}"
+            )
+
+
+def _open_session(files: ModelFiles, settings: EmbeddingsSettings) -> tuple[ort.InferenceSession, str, str]:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = settings.intra_op_threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # Errors only: ORT's warnings go to stderr and mean nothing to users.
+    choice = choose_providers(settings.device)
+    try:
+        session = ort.InferenceSession(str(files.onnx_path), options, providers=choice.requested)
+    except Exception as exc:  # ORT raises its own exception types for unreadable or invalid graphs.
+        raise ModelError(f"ONNX Runtime cannot load {files.onnx_path}: {exc}") from None
+    active = session.get_providers()
+    return session, active[0], confirm(choice, active, settings.device)
+
+
+def _length_sorted_batches(tokens: list[Tokens], batch_size: int) -> list[list[int]]:
+    """Indices grouped so that each batch holds texts of similar length, which minimises padding."""
+    order = sorted(range(len(tokens)), key=lambda i: len(tokens[i].ids))
+    return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+
+
+def _pad(batch: list[Tokens], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    width = max(len(t.ids) for t in batch)
+    ids = np.full((len(batch), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(batch), width), dtype=np.int64)
+    for row, item in enumerate(batch):
+        ids[row, : len(item.ids)] = item.ids
+        mask[row, : len(item.ids)] = 1
+    return ids, mask
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray, spec: ModelSpec) -> np.ndarray:
+    """Pooling for user models whose graph stops at the token states (e.g. exported by optimum)."""
+    if spec.pooling == "cls":
+        pooled = hidden[:, 0, :]
+    else:
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+    if spec.normalize:
+        pooled = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+    return pooled.astype(np.float32)
+
+
+_sessions_lock = threading.Lock()
+_sessions: dict[tuple[object, ...], OnnxEmbedder] = {}
+
+
+def shared_embedder(files: ModelFiles, settings: EmbeddingsSettings) -> OnnxEmbedder:
+    """One embedder (and so one ONNX Runtime session) per model, variant and runtime setting in a process."""
+    key = (files.folder, settings.device, settings.intra_op_threads, settings.batch_size)
+    with _sessions_lock:
+        if key not in _sessions:
+            _sessions[key] = OnnxEmbedder(files, settings)
+        return _sessions[key]
