@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -56,6 +56,55 @@ class EmbeddingsSettings(_Section):
         return self.cache_dir or Path(platformdirs.user_cache_dir("localmind"))
 
 
+DEFAULT_SECRET_FILES = [
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "*.keystore",
+    "*.jks",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    ".netrc",
+    ".pgpass",
+    ".npmrc",
+    ".pypirc",
+    "credentials",
+    "credentials.*",
+    "*.credentials",
+    "secrets.*",
+    ".htpasswd",
+]
+
+
+class IndexingSettings(_Section):
+    """What is indexed and how it is cut into chunks."""
+
+    include: list[str] = Field(default_factory=list, description="Globs to index; empty means everything.")
+    exclude: list[str] = Field(default_factory=list, description="Globs never to index (gitignore syntax).")
+    max_file_bytes: int = Field(2_000_000, ge=1_000, le=1_000_000_000, description="Larger files are skipped.")
+    skip_secret_files: bool = Field(True, description="Skip files named like secrets (.env, *.pem, id_rsa…).")
+    secret_files: list[str] = Field(default_factory=lambda: list(DEFAULT_SECRET_FILES))
+    redact_secrets: bool = Field(True, description="Mask API keys, tokens and passwords inside indexed text.")
+    chunk_tokens: int = Field(200, ge=100, le=8000, description="Chunk size in the embedding model's tokens.")
+    chunk_overlap: int = Field(32, ge=0, le=4000, description="Tokens shared by consecutive chunks.")
+    data_dir: Path | None = Field(None, description="Where workspace stores live; default: the user data folder.")
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> IndexingSettings:
+        if self.chunk_overlap >= self.chunk_tokens:
+            overlap, size = self.chunk_overlap, self.chunk_tokens
+            raise ValueError(f"indexing.chunk_overlap ({overlap}) must be below indexing.chunk_tokens ({size})")
+        return self
+
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir or Path(platformdirs.user_data_dir("localmind"))
+
+
 class Settings(BaseSettings):
     """Every setting of Local Mind, grouped by section."""
 
@@ -67,6 +116,7 @@ class Settings(BaseSettings):
     )
 
     embeddings: EmbeddingsSettings = Field(default_factory=EmbeddingsSettings)  # type: ignore[arg-type]
+    indexing: IndexingSettings = Field(default_factory=IndexingSettings)  # type: ignore[arg-type]
 
     @classmethod
     def settings_customise_sources(

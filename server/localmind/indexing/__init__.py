@@ -1,0 +1,1 @@
+"""Indexing: scan a workspace, parse and chunk its files, extract a knowledge graph, store it all."""
