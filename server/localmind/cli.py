@@ -6,12 +6,14 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.console import Console
+from rich.progress import Progress, TextColumn
 from rich.table import Table
 
 from localmind import __version__
@@ -109,6 +111,98 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from localmind.embeddings import load_embedder
+    from localmind.indexing.pipeline import Indexer
+    from localmind.indexing.workspace import open_workspace
+
+    settings = load_settings(workspace=args.paths[0], overrides=_overrides(args))
+    workspace = open_workspace(args.paths, settings.indexing)
+    embedder = load_embedder(settings)
+    with _progress_reporter() as report_progress:
+        indexer = Indexer(workspace, settings.indexing, embedder, report_progress)
+        _print_report(indexer.run(), args.json)
+    if args.watch:
+        _watch(indexer, args.json)
+    return 0
+
+
+def _watch(indexer: Any, as_json: bool) -> None:
+    import watchfiles
+
+    err.print(f"watching {', '.join(map(str, indexer.workspace.roots))} (Ctrl-C stops)")
+    for _changes in watchfiles.watch(*indexer.workspace.roots, debounce=50, step=20, raise_interrupt=False):
+        _print_report(indexer.run(), as_json)
+
+
+def _print_report(report: Any, as_json: bool) -> None:
+    rate = report.chunks_embedded / report.embed_seconds if report.embed_seconds else 0.0
+    summary = {
+        "files_seen": report.files_seen,
+        "files_indexed": report.files_indexed,
+        "files_unchanged": report.files_unchanged,
+        "files_deleted": report.files_deleted,
+        "chunks_written": report.chunks_written,
+        "chunks_embedded": report.chunks_embedded,
+        "secrets_redacted": report.secrets_redacted,
+        "skipped": dict(report.skipped),
+        "seconds": round(report.seconds, 3),
+        "embed_seconds": round(report.embed_seconds, 3),
+        "chunks_per_second": round(rate, 1),
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(summary) + "\n")
+        sys.stdout.flush()
+        return
+    out.print(
+        f"indexed {report.files_indexed} files ({report.files_unchanged} unchanged, {report.files_deleted} deleted), "
+        f"{report.chunks_written} chunks ({report.chunks_embedded} embedded) in {report.seconds:.1f} s"
+    )
+    for reason, count in report.skipped.most_common():
+        out.print(f"  skipped {count}: {reason}")
+
+
+@contextmanager
+def _progress_reporter() -> Iterator[Callable[[Any], None]]:
+    """A live bar on a terminal; plain lines (at most one every two seconds) otherwise."""
+    if err.is_terminal:
+        columns = (*Progress.get_default_columns(), TextColumn("{task.fields[chunks]} chunks"))
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task("indexing", total=None, chunks=0)
+            yield lambda p: bar.update(task, completed=p.files_done, total=p.files_total, chunks=p.chunks)
+        return
+    last = [0.0]
+
+    def line(p: Any) -> None:
+        if p.elapsed - last[0] >= 2.0 or p.files_done == p.files_total:
+            last[0] = p.elapsed
+            eta = p.elapsed / p.files_done * (p.files_total - p.files_done) if p.files_done else 0.0
+            err.print(f"indexed {p.files_done}/{p.files_total} files, {p.chunks} chunks, eta {eta:.0f} s")
+
+    yield line
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from localmind.indexing.workspace import find_workspace
+    from localmind.stores.sqlite_store import SqliteStore
+
+    target = args.path or Path.cwd()
+    workspace = find_workspace(target, settings.indexing)
+    if workspace is None or not workspace.store_path.exists():
+        raise LocalMindError(f"{target} is not in an indexed workspace; run `localmind index {target}`")
+    store = SqliteStore(workspace.store_path)
+    try:
+        stats = {"roots": [str(r) for r in workspace.roots], **store.stats()}
+    finally:
+        store.close()
+    if args.json:
+        _print_json(stats)
+        return 0
+    for key, value in stats.items():
+        out.print(f"{key:>16}: {value}")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from localmind.embeddings.inspect import doctor_report
 
@@ -143,6 +237,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_models(commands)
     _add_embed(commands)
+    _add_index(commands)
     doctor = _command(commands, "doctor", cmd_doctor, "check the model and execution provider, and say how to fix")
     doctor.add_argument("--json", action="store_true")
     return parser
@@ -168,6 +263,16 @@ def _add_models(commands: Subcommands) -> None:
     listing.add_argument("--json", action="store_true")
     verify = _command(sub, "verify", cmd_models_verify, "check digests, load each built model and embed a probe")
     verify.add_argument("--model", help="a model from models/manifest.toml (default: all)")
+
+
+def _add_index(commands: Subcommands) -> None:
+    index = _command(commands, "index", cmd_index, "index folders (one workspace) into the embedded store")
+    index.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="the workspace's root folders")
+    index.add_argument("--watch", action="store_true", help="keep running and re-index changed files")
+    index.add_argument("--json", action="store_true", help="print each run's report as one JSON line")
+    status = _command(commands, "status", cmd_status, "show what the index of a workspace holds")
+    status.add_argument("path", nargs="?", type=Path, help="a folder of the workspace (default: here)")
+    status.add_argument("--json", action="store_true")
 
 
 def _add_embed(commands: Subcommands) -> None:

@@ -40,6 +40,10 @@ class OnnxEmbedder:
         self._check_dimensions()
 
     @property
+    def tokenizer(self) -> TextTokenizer:
+        return self._tokenizer
+
+    @property
     def model_id(self) -> str:
         return f"{self.spec.name}:{self.variant}"
 

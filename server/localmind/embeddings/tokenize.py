@@ -50,6 +50,14 @@ class TextTokenizer:
         self._tokenizer.no_padding()
         self.max_tokens = max_tokens
         self.pad_id = self._tokenizer.token_to_id("[PAD]") or 0
+        self._untruncated = Tokenizer.from_file(str(path))
+        self._untruncated.no_truncation()
+        self._untruncated.no_padding()
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of every token of the whole text, without special tokens (for chunking)."""
+        spans: list[tuple[int, int]] = self._untruncated.encode(text, add_special_tokens=False).offsets
+        return spans
 
     def encode_batch(self, texts: Sequence[str]) -> list[Tokens]:
         cut_at = self.max_tokens * _CHARS_PER_TOKEN_BOUND

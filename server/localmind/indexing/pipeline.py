@@ -1,0 +1,285 @@
+"""The indexer: scan → read → parse → chunk → extract → embed → one transaction per file.
+
+Incremental: a file whose size and modification time are unchanged is not read; one whose bytes are
+unchanged is not parsed; a chunk whose text was embedded before (by this model) is not embedded
+again. Files that vanished, or became ignored, are deleted with everything they contributed. A run
+killed at any point leaves whole files only, and the next run converges to the same store.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from localmind.config import IndexingSettings
+from localmind.embeddings import OnnxEmbedder
+from localmind.errors import ConfigError
+from localmind.indexing import ids
+from localmind.indexing.chunker import chunk_document
+from localmind.indexing.decode import BinaryFile, decode
+from localmind.indexing.documents import ParsedDocument
+from localmind.indexing.extract import FileGraph, extract
+from localmind.indexing.parsers import is_pdf, parse_file, parse_pdf
+from localmind.indexing.redact import redact
+from localmind.indexing.scanner import ScannedFile, Skipped, scan
+from localmind.indexing.workspace import Workspace
+from localmind.stores.ports import IndexStore
+from localmind.stores.records import FileRecord, FileState, FileUpdate
+from localmind.stores.sqlite_store import SqliteStore
+
+log = logging.getLogger(__name__)
+_FILES_PER_BATCH = 32
+
+
+@dataclass
+class IndexReport:
+    files_seen: int = 0
+    files_indexed: int = 0
+    files_unchanged: int = 0
+    files_deleted: int = 0
+    chunks_written: int = 0
+    chunks_embedded: int = 0
+    secrets_redacted: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Progress:
+    files_done: int
+    files_total: int
+    chunks: int
+    elapsed: float
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass
+class _Prepared:
+    scanned: ScannedFile
+    record: FileRecord
+    graph: FileGraph
+    embed_texts: list[str]
+
+
+def check_chunk_settings(settings: IndexingSettings, embedder: OnnxEmbedder) -> None:
+    if settings.chunk_tokens > embedder.max_tokens:
+        raise ConfigError(
+            f"setting indexing.chunk_tokens ({settings.chunk_tokens}) is above the embedding model's maximum "
+            f"sequence length ({embedder.max_tokens} tokens for {embedder.model_id})"
+        )
+
+
+class Indexer:
+    def __init__(
+        self,
+        workspace: Workspace,
+        settings: IndexingSettings,
+        embedder: OnnxEmbedder,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        check_chunk_settings(settings, embedder)
+        self.workspace = workspace
+        self.settings = settings
+        self.embedder = embedder
+        self.progress = progress or (lambda _event: None)
+
+    def run(self) -> IndexReport:
+        """One incremental pass over every root, under the workspace's writer lock."""
+        with self._writer_lock():
+            store: IndexStore = SqliteStore(self.workspace.store_path)
+            try:
+                return self._run(store)
+            finally:
+                store.close()
+
+    def _writer_lock(self) -> FileLock:
+        lock = FileLock(str(self.workspace.lock_path))
+        try:
+            lock.acquire(timeout=0.2)
+        except Timeout:
+            log.warning("another indexer is writing %s; waiting for it to finish", self.workspace.folder)
+            lock.acquire()
+        return lock
+
+    def _run(self, store: IndexStore) -> IndexReport:
+        report, started = IndexReport(), time.perf_counter()
+        run_id = store.start_run()
+        store.set_meta("model_id", self.embedder.model_id)
+        status = "failed"
+        try:
+            for root in self.workspace.roots:
+                self._index_root(store, root, report, started)
+            status = "done"
+        finally:
+            report.seconds = time.perf_counter() - started
+            store.finish_run(run_id, status, report.files_indexed, report.files_deleted, report.chunks_embedded)
+        return report
+
+    def _index_root(self, store: IndexStore, root: Path, report: IndexReport, started: float) -> None:
+        known = store.file_states(str(root))
+        files, skips = _scan(root, self.settings)
+        report.files_seen += len(files)
+        changed = [f for f in files if not _unchanged(f, known.get(f.rel_path), self.embedder.model_id)]
+        report.files_unchanged += len(files) - len(changed)
+        for start in range(0, len(changed), _FILES_PER_BATCH):
+            batch = changed[start : start + _FILES_PER_BATCH]
+            self._index_batch(store, batch, known, skips, report)
+            self.progress(
+                Progress(start + len(batch), len(changed), report.chunks_written, time.perf_counter() - started)
+            )
+        present = {f.rel_path for f in files} - {rel for rel, _ in skips}
+        for rel_path, state in known.items():
+            if rel_path not in present:
+                store.delete_file(state.id)
+                report.files_deleted += 1
+        store.replace_skips(str(root), skips)
+        report.skipped.update(reason.split(" (")[0].split(":")[0] for _, reason in skips)
+
+    def _index_batch(
+        self,
+        store: IndexStore,
+        batch: list[ScannedFile],
+        known: dict[str, FileState],
+        skips: list[tuple[str, str]],
+        report: IndexReport,
+    ) -> None:
+        prepared = []
+        for scanned in batch:
+            outcome = self._prepare(scanned, known.get(scanned.rel_path), report)
+            if isinstance(outcome, str):
+                skips.append((scanned.rel_path, outcome))
+            elif outcome is None:  # Same bytes, new modification time: remember it, skip the work.
+                store.touch_file(known[scanned.rel_path].id, scanned.size, scanned.mtime_ns)
+            else:
+                prepared.append(outcome)
+        vectors, fresh = self._embed(store, prepared, report)
+        for item in prepared:
+            rows = (
+                np.stack([vectors[ids.text_hash(t)] for t in item.embed_texts])
+                if item.embed_texts
+                else _empty(self.embedder)
+            )
+            new = {h: fresh[h] for h in (ids.text_hash(t) for t in item.embed_texts) if h in fresh}
+            store.write_file(_update(item, rows, self.embedder.model_id, new))
+            report.files_indexed += 1
+            report.chunks_written += len(item.graph.chunks)
+
+    def _prepare(self, scanned: ScannedFile, state: FileState | None, report: IndexReport) -> _Prepared | str | None:
+        """The file's records, a skip reason, or None when its bytes did not change."""
+        try:
+            data = scanned.abs_path.read_bytes()
+        except OSError as exc:
+            return f"unreadable: {exc.strerror or exc}"
+        digest = ids.content_hash(data)
+        if state and state.content_hash == digest and state.model_id == self.embedder.model_id:
+            return None
+        try:
+            doc = self._parse(scanned.rel_path, data, report)
+        except BinaryFile as exc:
+            return f"binary ({exc})"
+        except ValueError as exc:
+            return f"unparseable: {exc}"
+        return self._records(scanned, doc, digest)
+
+    def _parse(self, rel_path: str, data: bytes, report: IndexReport) -> ParsedDocument:
+        if is_pdf(rel_path):
+            doc = parse_pdf(rel_path, data)
+        else:
+            text = decode(data).text
+            if self.settings.redact_secrets:
+                text, found = redact(text)
+                report.secrets_redacted += found
+            doc = parse_file(rel_path, text)
+        return doc
+
+    def _records(self, scanned: ScannedFile, doc: ParsedDocument, digest: str) -> _Prepared:
+        file_id = ids.file_id(self.workspace.key, scanned.root, scanned.rel_path)
+        spans = self.embedder.tokenizer.token_spans
+        chunks = chunk_document(doc, spans, self.settings.chunk_tokens, self.settings.chunk_overlap)
+        graph = extract(file_id, scanned.rel_path, doc, chunks)
+        record = FileRecord(
+            id=file_id,
+            root=str(scanned.root),
+            rel_path=scanned.rel_path,
+            kind=doc.kind,
+            language=doc.language,
+            title=doc.title,
+            size=scanned.size,
+            mtime_ns=scanned.mtime_ns,
+            content_hash=digest,
+        )
+        texts = [embedding_text(doc.title or scanned.rel_path, c.heading_path, c.symbol, c.text) for c in graph.chunks]
+        return _Prepared(scanned, record, graph, texts)
+
+    def _embed(
+        self, store: IndexStore, prepared: list[_Prepared], report: IndexReport
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Vectors for every text of the batch: from the cache where possible, else embedded together."""
+        texts = {ids.text_hash(t): t for item in prepared for t in item.embed_texts}
+        vectors = store.cached_vectors(self.embedder.model_id, list(texts))
+        missing = [h for h in texts if h not in vectors]
+        fresh: dict[str, np.ndarray] = {}
+        if missing:
+            began = time.perf_counter()
+            embedded = self.embedder.embed_documents([texts[h] for h in missing])
+            report.embed_seconds += time.perf_counter() - began
+            fresh = dict(zip(missing, embedded, strict=True))
+            report.chunks_embedded += len(missing)
+        return {**vectors, **fresh}, fresh
+
+
+def embedding_text(title: str, heading_path: Iterable[str], symbol: str | None, text: str) -> str:
+    """What the model reads for a chunk: where it is (title, headings, symbol), then the chunk itself."""
+    context = " > ".join([title, *heading_path])
+    if symbol:
+        context += f" ({symbol})"
+    return f"{context}\n{text}"
+
+
+def _scan(root: Path, settings: IndexingSettings) -> tuple[list[ScannedFile], list[tuple[str, str]]]:
+    files, skips = [], []
+    for entry in scan(root, settings):
+        if isinstance(entry, Skipped):
+            skips.append((entry.rel_path, entry.reason))
+        else:
+            files.append(entry)
+    return files, skips
+
+
+def _unchanged(scanned: ScannedFile, state: FileState | None, model_id: str) -> bool:
+    return (
+        state is not None
+        and state.size == scanned.size
+        and state.mtime_ns == scanned.mtime_ns
+        and state.model_id == model_id
+    )
+
+
+def _empty(embedder: OnnxEmbedder) -> np.ndarray:
+    return np.zeros((0, embedder.dimensions), dtype=np.float32)
+
+
+def _update(item: _Prepared, vectors: np.ndarray, model_id: str, new: dict[str, np.ndarray]) -> FileUpdate:
+    graph = item.graph
+    return FileUpdate(
+        file=item.record,
+        chunks=graph.chunks,
+        vectors=vectors,
+        model_id=model_id,
+        symbols=graph.symbols,
+        sections=graph.sections,
+        tags=graph.tags,
+        links=graph.links,
+        mentions=graph.mentions,
+        embedded_texts=new,
+    )

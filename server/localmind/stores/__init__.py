@@ -1,0 +1,1 @@
+"""Stores: narrow ports (ports.py) and one adapter per file."""

@@ -1,0 +1,287 @@
+"""The embedded store: one SQLite database (WAL) per workspace holding files, chunks, the FTS5 index,
+the knowledge graph and the embeddings. Every file update is one transaction, so a reader never sees a
+half-indexed file and a killed run leaves only whole files behind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from localmind.errors import LocalMindError
+from localmind.stores.records import FileState, FileUpdate
+from localmind.stores.sqlite_schema import FILE_OWNED_TABLES, SCHEMA, SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+_BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreError(LocalMindError):
+    """The store cannot be opened or written; the message says what to do."""
+
+
+class SqliteStore:
+    """Thread-confined: each thread or process opens its own SqliteStore on the same path."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.rebuilt_from_older = False
+        try:
+            self._db = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+            self._db.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            self._prepare_schema()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open the index at {path}: {exc}") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    # Schema ---------------------------------------------------------------------------------------
+
+    def _prepare_schema(self) -> None:
+        found = self._schema_version()
+        if found is not None and found > SCHEMA_VERSION:
+            raise StoreError(
+                f"the index at {self.path} was written by a newer Local Mind (schema {found}, this one reads "
+                f"{SCHEMA_VERSION}); upgrade localmind, or delete that folder to rebuild the index"
+            )
+        if found is not None and found < SCHEMA_VERSION:
+            log.warning("the index at %s has schema %s; rebuilding it from the files", self.path, found)
+            self._drop_everything()
+            self.rebuilt_from_older = True
+        with self.transaction():
+            for statement in _statements(SCHEMA):
+                self._db.execute(statement)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def _schema_version(self) -> int | None:
+        exists = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
+        if not exists:
+            return None
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _drop_everything(self) -> None:
+        objects = self._db.execute(
+            "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' "
+            "AND name NOT LIKE 'chunks_fts_%'"
+        ).fetchall()
+        with self.transaction():
+            for kind, name in objects:
+                self._db.execute(f'DROP {kind.upper()} IF EXISTS "{name}"')
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE takes the write lock up front: one writer at a time, others wait (busy timeout)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # Writes ---------------------------------------------------------------------------------------
+
+    def write_file(self, update: FileUpdate) -> None:
+        """Replace everything a file contributed, in one transaction."""
+        with self.transaction() as db:
+            _delete_file_rows(db, update.file.id)
+            _insert_file(db, update)
+
+    def delete_file(self, file_id: str) -> None:
+        with self.transaction() as db:
+            _delete_file_rows(db, file_id)
+            db.execute("DELETE FROM files WHERE id = ?", (file_id,))
+
+    def touch_file(self, file_id: str, size: int, mtime_ns: int) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE files SET size = ?, mtime_ns = ? WHERE id = ?", (size, mtime_ns, file_id))
+
+    def replace_skips(self, root: str, skips: Iterable[tuple[str, str]]) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM skipped WHERE root = ?", (root,))
+            db.executemany("INSERT OR REPLACE INTO skipped VALUES (?, ?, ?)", ((root, p, r) for p, r in skips))
+
+    def start_run(self) -> int:
+        with self.transaction() as db:
+            cursor = db.execute("INSERT INTO runs (started_at, status) VALUES (?, 'running')", (_now(),))
+            return int(cursor.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str, indexed: int, deleted: int, embedded: int) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, files_indexed = ?, files_deleted = ?, "
+                "chunks_embedded = ? WHERE id = ?",
+                (_now(), status, indexed, deleted, embedded, run_id),
+            )
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # Reads ----------------------------------------------------------------------------------------
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def file_states(self, root: str) -> dict[str, FileState]:
+        rows = self._db.execute(
+            "SELECT rel_path, id, size, mtime_ns, content_hash, model_id FROM files WHERE root = ?", (root,)
+        )
+        return {rel: FileState(*rest) for rel, *rest in rows}
+
+    def roots(self) -> list[str]:
+        return [row[0] for row in self._db.execute("SELECT DISTINCT root FROM files")]
+
+    def cached_vectors(self, model_id: str, hashes: list[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(hashes), 500):
+            batch = hashes[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            rows = self._db.execute(
+                f"SELECT text_hash, vector FROM embedding_cache WHERE model_id = ? AND text_hash IN ({marks})",
+                (model_id, *batch),
+            )
+            found.update((h, np.frombuffer(blob, dtype=np.float32)) for h, blob in rows)
+        return found
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        """Read-only access for features and tests; values always travel as parameters."""
+        return list(self._db.execute(sql, params).fetchall())
+
+    def stats(self) -> dict[str, object]:
+        edges = self._tally("SELECT kind, COUNT(*) FROM edges GROUP BY kind")
+        last = self.query(
+            "SELECT started_at, finished_at, status, files_indexed, chunks_embedded FROM runs ORDER BY id DESC LIMIT 1"
+        )
+        fields = ("started", "finished", "status", "files", "chunks_embedded")
+        return {
+            "store": str(self.path),
+            "store_bytes": _size_on_disk(self.path),
+            "schema_version": SCHEMA_VERSION,
+            "model_id": self.meta("model_id"),
+            "files": self._count("files"),
+            "chunks": self._count("chunks"),
+            "symbols": self._count("symbols"),
+            "sections": self._count("sections"),
+            "tags": self._tally("SELECT 'tags', COUNT(DISTINCT tag) FROM tags")["tags"],
+            "vectors": self._count("vectors"),
+            "edges": edges,
+            "edge_total": sum(edges.values()),
+            "skipped": self._tally("SELECT reason, COUNT(*) FROM skipped GROUP BY reason ORDER BY 2 DESC"),
+            "last_run": dict(zip(fields, last[0], strict=True)) if last else None,
+        }
+
+    def _tally(self, sql: str) -> dict[str, int]:
+        return {str(key): int(count) for key, count in self._db.execute(sql)}
+
+    def _count(self, table: str) -> int:
+        return int(
+            self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+        )  # Table names come from constants, never from input.
+
+
+def _statements(script: str) -> list[str]:
+    """Split the schema script; the view's body holds no semicolons but its own terminator."""
+    return [part.strip() for part in script.split(";\n") if part.strip()]
+
+
+def _delete_file_rows(db: sqlite3.Connection, file_id: str) -> None:
+    rowids = [row[0] for row in db.execute("SELECT rid FROM chunks WHERE file_id = ?", (file_id,))]
+    db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", ((rid,) for rid in rowids))
+    db.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
+    for table in FILE_OWNED_TABLES:
+        db.execute(
+            f"DELETE FROM {table} WHERE file_id = ?", (file_id,)
+        )  # Table names come from constants, never from input.
+
+
+def _insert_file(db: sqlite3.Connection, update: FileUpdate) -> None:
+    f = update.file
+    stem = Path(f.rel_path).name.split(".")[0].lower()
+    db.execute(
+        "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            f.id,
+            f.root,
+            f.rel_path,
+            stem,
+            f.kind,
+            f.language,
+            f.title,
+            f.size,
+            f.mtime_ns,
+            f.content_hash,
+            len(update.chunks),
+            update.model_id,
+        ),
+    )
+    for chunk, vector in zip(update.chunks, update.vectors, strict=True):
+        cursor = db.execute(
+            "INSERT INTO chunks (id, file_id, ordinal, text, text_hash, start_line, start_char, end_line, end_char, "
+            "heading_path, symbol, page, token_count, section_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                chunk.id,
+                chunk.file_id,
+                chunk.ordinal,
+                chunk.text,
+                chunk.text_hash,
+                *chunk.span,
+                json.dumps(chunk.heading_path, ensure_ascii=False),
+                chunk.symbol,
+                chunk.page,
+                chunk.token_count,
+                chunk.section_id,
+            ),
+        )
+        db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cursor.lastrowid, chunk.text))
+        db.execute(
+            "INSERT INTO vectors VALUES (?, ?, ?, ?)",
+            (chunk.id, f.id, update.model_id, np.asarray(vector, np.float32).tobytes()),
+        )
+    _insert_graph(db, update)
+    db.executemany(
+        "INSERT OR IGNORE INTO embedding_cache VALUES (?, ?, ?)",
+        ((update.model_id, h, np.asarray(v, np.float32).tobytes()) for h, v in update.embedded_texts.items()),
+    )
+
+
+def _insert_graph(db: sqlite3.Connection, update: FileUpdate) -> None:
+    db.executemany(
+        "INSERT INTO symbols VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            (s.id, s.file_id, s.chunk_id, s.name, s.qualified_name, s.kind, *s.span, s.name_line, s.name_char, s.doc)
+            for s in update.symbols
+        ),
+    )
+    db.executemany(
+        "INSERT INTO sections VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ((s.id, s.file_id, s.title, s.level, *s.span, s.parent_id) for s in update.sections),
+    )
+    file_id = update.file.id
+    db.executemany("INSERT INTO tags VALUES (?, ?, ?)", ((file_id, chunk, tag) for chunk, tag in update.tags))
+    db.executemany(
+        "INSERT INTO links VALUES (?, ?, ?, ?)",
+        ((link.file_id, link.chunk_id, link.kind, link.target) for link in update.links),
+    )
+    db.executemany("INSERT INTO mentions VALUES (?, ?, ?)", ((c, file_id, n) for c, n in update.mentions))
+
+
+def _size_on_disk(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
