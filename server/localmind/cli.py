@@ -182,6 +182,59 @@ def _progress_reporter() -> Iterator[Callable[[Any], None]]:
     yield line
 
 
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from localmind.embeddings import load_embedder
+    from localmind.indexing.workspace import find_workspace
+    from localmind.retrieval import Searcher, parse_query
+
+    workspace = find_workspace(args.workspace or Path.cwd(), settings.indexing)
+    if workspace is None or not workspace.store_path.exists():
+        raise LocalMindError(f"{args.workspace or Path.cwd()} is not in an indexed workspace; run `localmind index`")
+    searcher = Searcher(workspace.store_path, load_embedder(settings), settings.retrieval)
+    signals = tuple(args.signals.split(",")) if args.signals else None
+    flags = {"k": args.k, "path": args.path, "kind": args.kind, "language": args.language, "signals": signals}
+    try:
+        if args.queries:
+            _search_batch(searcher, args.queries, flags)
+        elif args.query is None:
+            raise LocalMindError("give a query, or --queries FILE")
+        else:
+            _print_hits(searcher.search(parse_query(query=args.query, **flags)), args.json)
+    finally:
+        searcher.close()
+    return 0
+
+
+def _search_batch(searcher: Any, path: Path, flags: dict[str, Any]) -> None:
+    """One JSON line out per {"_id", "text"} line in, in the same order."""
+    from localmind.retrieval import parse_query
+
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                query = parse_query(query=item["text"], **flags)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise LocalMindError(f'{path}:{number}: expected {{"_id", "text"}} ({exc})') from None
+            hits = [hit.to_json() for hit in searcher.search(query)]
+            sys.stdout.write(json.dumps({"_id": item.get("_id"), "results": hits}, ensure_ascii=False) + "\n")
+
+
+def _print_hits(hits: list[Any], as_json: bool) -> None:
+    if as_json:
+        _print_json([hit.to_json() for hit in hits])
+        return
+    if not hits:
+        err.print("no results")
+    for number, hit in enumerate(hits, start=1):
+        where = f"{hit.path}:{hit.range.start.line + 1}"
+        context = hit.symbol or " > ".join(hit.heading)
+        out.print(f"[bold]{number:>2}. {where}[/]  [dim]{context}  ({hit.provenance}, {hit.score:.4f})[/]")
+        out.print("      " + hit.snippet.replace("\n", "\n      "), markup=False)
+
+
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from localmind.indexing.workspace import find_workspace
     from localmind.stores.sqlite_store import SqliteStore
@@ -270,6 +323,16 @@ def _add_index(commands: Subcommands) -> None:
     index.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="the workspace's root folders")
     index.add_argument("--watch", action="store_true", help="keep running and re-index changed files")
     index.add_argument("--json", action="store_true", help="print each run's report as one JSON line")
+    search = _command(commands, "search", cmd_search, "search the indexed workspace (dense + BM25 + graph)")
+    search.add_argument("query", nargs="?", help="what to look for, in plain words or identifiers")
+    search.add_argument("-k", type=int, help="how many results (default: retrieval.default_k)")
+    search.add_argument("--json", action="store_true", help="print the results as JSON")
+    search.add_argument("--path", help="only paths matching this glob (gitignore syntax)")
+    search.add_argument("--kind", choices=["code", "notes", "docs"])
+    search.add_argument("--language", help="only files of this language, e.g. python")
+    search.add_argument("--signals", help="comma-separated subset of dense,lexical,graph (for evaluation)")
+    search.add_argument("--queries", type=Path, help='batch mode: a JSONL file of {"_id", "text"}; JSON lines out')
+    search.add_argument("--workspace", type=Path, help="a folder of the workspace (default: here)")
     status = _command(commands, "status", cmd_status, "show what the index of a workspace holds")
     status.add_argument("path", nargs="?", type=Path, help="a folder of the workspace (default: here)")
     status.add_argument("--json", action="store_true")

@@ -105,6 +105,18 @@ class IndexingSettings(_Section):
         return self.data_dir or Path(platformdirs.user_data_dir("localmind"))
 
 
+class RetrievalSettings(_Section):
+    """How the dense, lexical and graph signals are fused into one ranking."""
+
+    rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal-rank-fusion constant k.")
+    weight_dense: float = Field(1.0, ge=0.0, le=10.0, description="Weight of the dense (embedding) ranking.")
+    weight_lexical: float = Field(1.0, ge=0.0, le=10.0, description="Weight of the BM25 ranking.")
+    weight_graph: float = Field(0.5, ge=0.0, le=10.0, description="Weight of the knowledge-graph ranking.")
+    candidates: int = Field(100, ge=10, le=2000, description="Hits each signal contributes before fusion.")
+    graph_seeds: int = Field(10, ge=0, le=100, description="Top dense/lexical hits the graph expands from.")
+    default_k: int = Field(10, ge=1, le=200, description="Results returned when a query names no k.")
+
+
 class Settings(BaseSettings):
     """Every setting of Local Mind, grouped by section."""
 
@@ -117,6 +129,7 @@ class Settings(BaseSettings):
 
     embeddings: EmbeddingsSettings = Field(default_factory=EmbeddingsSettings)  # type: ignore[arg-type]
     indexing: IndexingSettings = Field(default_factory=IndexingSettings)  # type: ignore[arg-type]
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)  # type: ignore[arg-type]
 
     @classmethod
     def settings_customise_sources(

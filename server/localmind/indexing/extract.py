@@ -14,6 +14,7 @@ from urllib.parse import unquote
 from localmind.indexing import ids
 from localmind.indexing.chunker import Chunk, LineIndex
 from localmind.indexing.documents import Heading, ParsedDocument
+from localmind.indexing.terms import lexical_text
 from localmind.stores.records import ChunkRecord, LinkRecord, SectionRecord, SymbolRecord
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
@@ -46,7 +47,7 @@ class FileGraph:
 def extract(file_id: str, rel_path: str, doc: ParsedDocument, chunks: list[Chunk]) -> FileGraph:
     lines = LineIndex(doc.text)
     sections = _sections(file_id, doc.headings, lines)
-    records = _chunk_records(file_id, chunks, doc.headings, sections)
+    records = _chunk_records(file_id, chunks, doc.headings, sections, f"{rel_path} {doc.title or ''}")
     symbols = _symbols(file_id, doc, chunks, records, lines)
     return FileGraph(
         chunks=records,
@@ -59,7 +60,7 @@ def extract(file_id: str, rel_path: str, doc: ParsedDocument, chunks: list[Chunk
 
 
 def _chunk_records(
-    file_id: str, chunks: list[Chunk], headings: list[Heading], sections: list[SectionRecord]
+    file_id: str, chunks: list[Chunk], headings: list[Heading], sections: list[SectionRecord], where: str
 ) -> list[ChunkRecord]:
     seen: Counter[str] = Counter()
     records = []
@@ -81,6 +82,7 @@ def _chunk_records(
                 page=chunk.page,
                 token_count=chunk.token_count,
                 section_id=section,
+                lexical_text=lexical_text(" ".join([where, *chunk.heading_path, chunk.symbol or ""]), chunk.text),
             )
         )
     return records

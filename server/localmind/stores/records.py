@@ -46,6 +46,7 @@ class ChunkRecord:
     page: int | None
     token_count: int
     section_id: str | None
+    lexical_text: str = ""  # What the full-text index holds: context, text and code-aware terms.
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ class SqliteStore:
             for statement in _statements(SCHEMA):
                 self._db.execute(statement)
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
 
     def _schema_version(self) -> int | None:
         exists = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
@@ -98,11 +99,13 @@ class SqliteStore:
         with self.transaction() as db:
             _delete_file_rows(db, update.file.id)
             _insert_file(db, update)
+            _bump_generation(db)
 
     def delete_file(self, file_id: str) -> None:
         with self.transaction() as db:
             _delete_file_rows(db, file_id)
             db.execute("DELETE FROM files WHERE id = ?", (file_id,))
+            _bump_generation(db)
 
     def touch_file(self, file_id: str, size: int, mtime_ns: int) -> None:
         with self.transaction() as db:
@@ -131,6 +134,10 @@ class SqliteStore:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     # Reads ----------------------------------------------------------------------------------------
+
+    def generation(self) -> int:
+        """Grows with every committed file write or delete, by any process: readers reload when it moves."""
+        return int(self.meta("generation") or 0)
 
     def meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -198,6 +205,10 @@ def _statements(script: str) -> list[str]:
     return [part.strip() for part in script.split(";\n") if part.strip()]
 
 
+def _bump_generation(db: sqlite3.Connection) -> None:
+    db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+
+
 def _delete_file_rows(db: sqlite3.Connection, file_id: str) -> None:
     rowids = [row[0] for row in db.execute("SELECT rid FROM chunks WHERE file_id = ?", (file_id,))]
     db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", ((rid,) for rid in rowids))
@@ -246,7 +257,8 @@ def _insert_file(db: sqlite3.Connection, update: FileUpdate) -> None:
                 chunk.section_id,
             ),
         )
-        db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cursor.lastrowid, chunk.text))
+        lexical = chunk.lexical_text or chunk.text
+        db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cursor.lastrowid, lexical))
         db.execute(
             "INSERT INTO vectors VALUES (?, ?, ?, ?)",
             (chunk.id, f.id, update.model_id, np.asarray(vector, np.float32).tobytes()),

@@ -1,0 +1,65 @@
+"""Helpers that turn the structural spans a parser found into blocks covering the whole text in order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from localmind.indexing.documents import Block, BlockKind
+
+
+def absorb_blank_blocks(text: str, blocks: Iterable[Block]) -> list[Block]:
+    """Merges every whitespace-only block into the block before it (or, at the start, the one after it).
+
+    The input must be contiguous; so is the output, unless the whole text is blank: then there are no blocks.
+    """
+    merged: list[Block] = []
+    pending_start: int | None = None
+    for block in blocks:
+        if block.start >= block.end:
+            continue
+        if not text[block.start : block.end].strip():
+            if merged:
+                merged[-1] = replace(merged[-1], end=block.end)
+            elif pending_start is None:
+                pending_start = block.start
+            continue
+        if pending_start is not None:
+            block = replace(block, start=pending_start)
+            pending_start = None
+        merged.append(block)
+    return merged
+
+
+def _line_start(text: str, offset: int, floor: int) -> int:
+    """Moves a start back to its line's start when only blanks precede it on that line (never below floor)."""
+    line_start = max(text.rfind("\n", 0, offset) + 1, floor)
+    return line_start if not text[line_start:offset].strip() else offset
+
+
+def _line_end(text: str, offset: int) -> int:
+    """Moves an end past its line's newline when only blanks follow it there, or a ";" or "," that ends it."""
+    newline = text.find("\n", offset)
+    line_end = len(text) if newline < 0 else newline + 1
+    return line_end if not text[offset:line_end].strip().lstrip(";,") else offset
+
+
+def cover_with_gaps(text: str, spans: Iterable[Block], gap_kind: BlockKind = "code") -> list[Block]:
+    """Blocks for the given spans, widened to whole lines, plus gap blocks between them, covering the text.
+
+    Overlapping spans are dropped (the earlier one wins). The gap before the first span is a "preamble".
+    """
+    pieces: list[Block] = []
+    cursor = 0
+    for span in sorted(spans, key=lambda block: (block.start, -block.end)):
+        if span.start < cursor:
+            continue
+        start = _line_start(text, span.start, cursor)
+        end = max(_line_end(text, span.end), start)
+        if start > cursor:
+            pieces.append(Block(cursor, start, "preamble" if not pieces else gap_kind))
+        pieces.append(replace(span, start=start, end=end))
+        cursor = end
+    if cursor < len(text):
+        pieces.append(Block(cursor, len(text), "preamble" if not pieces else gap_kind))
+    return absorb_blank_blocks(text, pieces)

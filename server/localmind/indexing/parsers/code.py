@@ -1,0 +1,213 @@
+"""Source code through tree-sitter: definitions with their docs, imports, and blocks along top-level definitions."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from tree_sitter import Node, Query, QueryCursor
+from tree_sitter_language_pack import get_language, get_parser
+
+from localmind.indexing.documents import Block, Link, ParsedDocument, SymbolDef
+
+from .blocks import cover_with_gaps
+from .code_languages import LANGUAGES, CodeLanguage, Definition
+from .offsets import ByteToChar, encode
+
+# Functions defined directly in these become methods.
+_CLASS_LIKE = frozenset({"class", "struct", "interface", "trait", "impl", "enum"})
+_LINE_COMMENT_MARKER = re.compile(r"^[ \t]*(?://[/!]?|--+|#+)[ \t]?")
+_BLOCK_COMMENT_LINE_MARKER = re.compile(r"^[ \t]*\*+[ \t]?")
+_LUA_BLOCK_COMMENT = re.compile(r"--\[(=*)\[(.*)\]\1\]\s*$", re.DOTALL)
+_STRING_PREFIX = re.compile(r"^[rRuUbBfF]*")
+_QUOTES = ('"""', "'''", '"', "'")
+
+
+def _comment_text(raw: str) -> str:
+    """A comment without its markers: "//", "///", "#", "--", "/* ... */" with leading "*"s, "--[[ ... ]]"."""
+    raw = raw.strip()
+    lua_block = _LUA_BLOCK_COMMENT.match(raw)
+    if lua_block is not None:
+        return lua_block.group(2)
+    if raw.startswith("/*"):
+        inner = raw[2:].removesuffix("*/").lstrip("*!")
+        return "\n".join(_BLOCK_COMMENT_LINE_MARKER.sub("", line) for line in inner.splitlines())
+    return _LINE_COMMENT_MARKER.sub("", raw)
+
+
+def _string_literal_value(literal: str) -> str:
+    """The contents of a Python string literal, without prefix letters and quotes (escapes left as written)."""
+    body = _STRING_PREFIX.sub("", literal)
+    for quote in _QUOTES:
+        if len(body) >= 2 * len(quote) and body.startswith(quote) and body.endswith(quote):
+            return body[len(quote) : -len(quote)]
+    return body
+
+
+def _cleaned(doc: str) -> str | None:
+    """Indentation made uniform as for a docstring, blank edges removed; None when nothing is left."""
+    return inspect.cleandoc(doc).strip() or None
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A symbol, where its block starts (its doc comment included), and whether it gets a block of its own."""
+
+    symbol: SymbolDef
+    block_start: int
+    top_level: bool
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Where a definition stands: the names around it, the kind of its container, whether it gets a block."""
+
+    scope: tuple[str, ...] = ()
+    container: str | None = None
+    top_level: bool = True
+
+
+class _Walker:
+    """Finds definitions in the tree: in the root, in containers' members, and through transparent nodes."""
+
+    def __init__(self, language: CodeLanguage, text: str) -> None:
+        self._language = language
+        self._text = text
+        self.char = ByteToChar(text)
+        self.found: list[_Found] = []
+
+    def text_of(self, node: Node) -> str:
+        return self._text[self.char(node.start_byte) : self.char(node.end_byte)]
+
+    def walk(self, root: Node) -> None:
+        """Visits the nodes that can hold definitions in document order, with an explicit stack.
+
+        Recursion would not do: a file with many syntax errors can nest ERROR nodes hundreds deep.
+        """
+        stack = [(child, _Context()) for child in reversed(root.named_children)]
+        while stack:
+            node, context = stack.pop()
+            rule = self._language.definitions.get(node.type)
+            if rule is not None:
+                inside = self._define(node, rule, context)
+            else:
+                inside = (node, context) if node.type in self._language.transparent else None
+            if inside is not None:
+                stack.extend((child, inside[1]) for child in reversed(inside[0].named_children))
+
+    def _define(self, node: Node, rule: Definition, context: _Context) -> tuple[Node, _Context] | None:
+        """Records the definition; returns its members node (if any) and the context to search it in."""
+        name = rule.name_of(node)
+        members = node.child_by_field_name(rule.members) if rule.members else None
+        if name is None:
+            return (members, context) if members is not None else None
+        kind = name.kind or rule.kind
+        if kind == "function" and context.container in _CLASS_LIKE:
+            kind = "method"
+        identifier = self.text_of(name.node)
+        path = (*context.scope, *name.scope, identifier)
+        first, outer = self._extent(node)
+        comment_start, comment_doc = self._leading_comment(first)
+        start = self.char(first.start_byte)
+        symbol = SymbolDef(
+            name=identifier,
+            qualified_name=".".join(path),
+            kind=kind,
+            start=start,
+            end=self.char(outer.end_byte),
+            name_start=self.char(name.node.start_byte),
+            name_end=self.char(name.node.end_byte),
+            doc=self._docstring(node) or comment_doc,
+        )
+        self.found.append(_Found(symbol, start if comment_start is None else comment_start, context.top_level))
+        if members is None:
+            return None
+        return members, _Context(path, kind, context.top_level and kind == "module")
+
+    def _extent(self, node: Node) -> tuple[Node, Node]:
+        """The first and the outermost node of a definition: wrappers (decorators, export) and attributes included."""
+        outer = node
+        while (parent := outer.parent) is not None and parent.type in self._language.wrappers:
+            if sum(1 for sibling in parent.named_children if sibling.type == outer.type) > 1:
+                break
+            outer = parent
+        first = outer
+        while (previous := first.prev_named_sibling) is not None and previous.type in self._language.attributes:
+            first = previous
+        return first, outer
+
+    def _adjacent(self, above: Node, below: Node) -> bool:
+        """Nothing but blanks and at most one line break between two nodes."""
+        gap = self._text[self.char(above.end_byte) : self.char(below.start_byte)]
+        return not gap.strip() and gap.count("\n") <= 1
+
+    def _starts_line(self, node: Node) -> bool:
+        start = self.char(node.start_byte)
+        return not self._text[self._text.rfind("\n", 0, start) + 1 : start].strip()
+
+    def _leading_comment(self, first: Node) -> tuple[int | None, str | None]:
+        """Where the comment block right above a definition starts, and its text without comment markers."""
+        comments: list[Node] = []
+        below = first
+        while (above := below.prev_named_sibling) is not None and above.type in self._language.comments:
+            if not self._adjacent(above, below) or not self._starts_line(above):
+                break
+            comments.append(above)
+            below = above
+        if not comments:
+            return None, None
+        comments.reverse()
+        doc = _cleaned("\n".join(_comment_text(self.text_of(comment)) for comment in comments))
+        return self.char(comments[0].start_byte), doc
+
+    def _docstring(self, node: Node) -> str | None:
+        holder = self._language.docstring_of(node) if self._language.docstring_of is not None else None
+        if holder is None:
+            return None
+        return _cleaned(_string_literal_value(self.text_of(holder)))
+
+
+@cache
+def _import_query(language_name: str) -> Query:
+    language = LANGUAGES[language_name]
+    return Query(get_language(language.grammar), language.import_query)
+
+
+def _import_links(language_name: str, root: Node, walker: _Walker, text: str) -> list[Link]:
+    captured = QueryCursor(_import_query(language_name)).captures(root).get("import", [])
+    spans = {span for node in captured if (span := LANGUAGES[language_name].import_span(node)) is not None}
+    links: list[Link] = []
+    for start_byte, end_byte in sorted(spans):
+        start, end = walker.char(start_byte), walker.char(end_byte)
+        if text[start:end].strip():
+            links.append(Link(text[start:end], "import", start, end))
+    return links
+
+
+def parse_code(language_name: str, text: str) -> ParsedDocument:
+    """language_name is a key of LANGUAGES; syntax errors are tolerated (tree-sitter recovers from them)."""
+    language = LANGUAGES[language_name]
+    tree = get_parser(language.grammar).parse(encode(text))
+    walker = _Walker(language, text)
+    walker.walk(tree.root_node)
+    links = _import_links(language_name, tree.root_node, walker, text)
+    spans = [
+        Block(found.block_start, found.symbol.end, "definition", symbol=found.symbol.qualified_name)
+        for found in walker.found
+        if found.top_level and found.symbol.kind != "module"
+    ]
+    return ParsedDocument(
+        text=text,
+        kind="code",
+        language=language_name,
+        blocks=cover_with_gaps(text, spans),
+        symbols=[found.symbol for found in walker.found],
+        links=links,
+        imports=list(dict.fromkeys(link.target for link in links)),
+    )
+
+
+def is_code_language(language_name: str) -> bool:
+    return language_name in LANGUAGES

@@ -1,0 +1,38 @@
+"""BM25 over the FTS5 index, with code-aware query terms.
+
+Each query term is passed as a quoted FTS5 string inside a bound parameter, so FTS5 operators, quotes
+and column filters that a user types are searched for as words and never parsed as query syntax.
+"""
+
+from __future__ import annotations
+
+import json
+
+from localmind.indexing.terms import query_terms
+from localmind.stores.sqlite_store import SqliteStore
+
+_MAX_TERMS = 64
+
+
+def fts_expression(query: str) -> str | None:
+    """'"term" OR "term" …' from the words of a query; None when it has no words."""
+    terms = query_terms(query)[:_MAX_TERMS]
+    if not terms:
+        return None
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
+def bm25_search(store: SqliteStore, query: str, limit: int, allowed_files: set[str] | None) -> list[str]:
+    """Chunk ids, best BM25 first."""
+    expression = fts_expression(query)
+    if expression is None:
+        return []
+    sql = (
+        "SELECT c.id FROM chunks_fts JOIN chunks c ON c.rid = chunks_fts.rowid WHERE chunks_fts MATCH ? "
+        + ("AND c.file_id IN (SELECT value FROM json_each(?)) " if allowed_files is not None else "")
+        + "ORDER BY bm25(chunks_fts) LIMIT ?"
+    )
+    params: tuple[object, ...] = (expression,)
+    if allowed_files is not None:
+        params += (json.dumps(sorted(allowed_files)),)
+    return [str(row[0]) for row in store.query(sql, (*params, limit))]

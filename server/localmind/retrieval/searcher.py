@@ -1,0 +1,193 @@
+"""Hybrid search over a workspace's store: dense + BM25 + graph, fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from localmind.config import RetrievalSettings
+from localmind.embeddings import OnnxEmbedder
+from localmind.retrieval.fusion import Fused, reciprocal_rank_fusion
+from localmind.retrieval.graph import graph_ranking
+from localmind.retrieval.lexical import bm25_search
+from localmind.retrieval.query import SearchQuery
+from localmind.retrieval.results import Position, Range, SearchHit
+from localmind.retrieval.snippets import make_snippet
+from localmind.stores.embedded_vectors import EmbeddedVectorIndex
+from localmind.stores.sqlite_graph import SqliteGraph
+from localmind.stores.sqlite_store import SqliteStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _FileRow:
+    id: str
+    root: str
+    rel_path: str
+    kind: str
+    language: str
+
+
+class Searcher:
+    """Reads one workspace store. Not shared across threads: open one per thread."""
+
+    def __init__(self, store_path: Path, embedder: OnnxEmbedder, settings: RetrievalSettings) -> None:
+        self.store = SqliteStore(store_path)
+        self.embedder = embedder
+        self.settings = settings
+        self.vectors = EmbeddedVectorIndex(self.store, embedder.model_id, embedder.dimensions)
+        self.graph = SqliteGraph(self.store)
+        self._files: tuple[int, list[_FileRow]] = (-1, [])
+        self._lock = threading.Lock()
+        indexed_with = self.store.meta("model_id")
+        if indexed_with and indexed_with != embedder.model_id:
+            log.warning(
+                "the index was built with %s, not %s: dense search finds nothing until a re-index",
+                indexed_with,
+                embedder.model_id,
+            )
+
+    def close(self) -> None:
+        self.store.close()
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        if not query.query.strip():
+            return []
+        allowed = self._allowed_files(query)
+        fused = reciprocal_rank_fusion(self.rankings(query, allowed), self._weights(), self.settings.rrf_k)
+        return self._hits(fused, query, query.k or self.settings.default_k, allowed)
+
+    def rankings(self, query: SearchQuery, allowed: set[str] | None) -> dict[str, list[str]]:
+        """Each requested signal's ranked chunk ids, before fusion."""
+        depth = max(self.settings.candidates, query.k or 0)
+        rankings: dict[str, list[str]] = {}
+        if "dense" in query.signals:
+            vector = self.embedder.embed_query(query.query)
+            rankings["dense"] = [chunk for chunk, _ in self.vectors.search(vector, depth, allowed)]
+        if "lexical" in query.signals:
+            rankings["lexical"] = bm25_search(self.store, query.query, depth, allowed)
+        if "graph" in query.signals:
+            rankings["graph"] = self._graph(query, rankings, allowed)[:depth]
+        return rankings
+
+    def _graph(self, query: SearchQuery, rankings: dict[str, list[str]], allowed: set[str] | None) -> list[str]:
+        seed_lists = {name: ranked[: self.settings.graph_seeds] for name, ranked in rankings.items()}
+        seeds = [hit.chunk_id for hit in reciprocal_rank_fusion(seed_lists, self._weights(), self.settings.rrf_k)]
+        ranked = graph_ranking(self.graph, query.query, seeds[: self.settings.graph_seeds])
+        if allowed is None:
+            return ranked
+        owners = self._owners(ranked)
+        return [chunk for chunk in ranked if owners.get(chunk) in allowed]
+
+    def _weights(self) -> dict[str, float]:
+        s = self.settings
+        return {"dense": s.weight_dense, "lexical": s.weight_lexical, "graph": s.weight_graph}
+
+    def _owners(self, chunks: list[str]) -> dict[str, str]:
+        rows = self.store.query(
+            "SELECT id, file_id FROM chunks WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(chunks),)
+        )
+        return {str(chunk): str(file) for chunk, file in rows}
+
+    # Filters ----------------------------------------------------------------------------------------
+
+    def _allowed_files(self, query: SearchQuery) -> set[str] | None:
+        """File ids passing the query's filters, or None when it has none."""
+        if not (query.path or query.kind or query.language or query.root):
+            return None
+        spec = pathspec.GitIgnoreSpec.from_lines([query.path]) if query.path else None
+        return {
+            f.id
+            for f in self._file_rows()
+            if (spec is None or spec.match_file(f.rel_path))
+            and (query.kind is None or f.kind == query.kind)
+            and (query.language is None or f.language == query.language)
+            and (query.root is None or f.root == query.root)
+        }
+
+    def _file_rows(self) -> list[_FileRow]:
+        generation = self.store.generation()
+        with self._lock:
+            if self._files[0] != generation:
+                rows = self.store.query("SELECT id, root, rel_path, kind, language FROM files")
+                self._files = (generation, [_FileRow(*map(str, row)) for row in rows])
+            return self._files[1]
+
+    # Results ----------------------------------------------------------------------------------------
+
+    def _hits(self, fused: list[Fused], query: SearchQuery, k: int, allowed: set[str] | None) -> list[SearchHit]:
+        """The top k hits with their locations, keeping one of any overlapping chunks of a file."""
+        kept: list[SearchHit] = []
+        for start in range(0, len(fused), k * 3):
+            window = fused[start : start + k * 3]
+            rows = self._chunk_rows([hit.chunk_id for hit in window])
+            for hit in window:
+                row = rows.get(hit.chunk_id)
+                if row is None or (allowed is not None and row["file_id"] not in allowed):
+                    continue
+                result = _to_hit(hit, row, query.query)
+                if not any(_overlaps(result, other) for other in kept):
+                    kept.append(result)
+                if len(kept) == k:
+                    return kept
+        return kept
+
+    def _chunk_rows(self, chunk_ids: list[str]) -> dict[str, dict[str, object]]:
+        columns = (
+            "id",
+            "file_id",
+            "text",
+            "start_line",
+            "start_char",
+            "end_line",
+            "end_char",
+            "heading_path",
+            "symbol",
+            "root",
+            "rel_path",
+            "kind",
+            "language",
+        )
+        rows = self.store.query(
+            "SELECT c.id, c.file_id, c.text, c.start_line, c.start_char, c.end_line, c.end_char, c.heading_path, "
+            "c.symbol, f.root, f.rel_path, f.kind, f.language FROM chunks c JOIN files f ON f.id = c.file_id "
+            "WHERE c.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(chunk_ids),),
+        )
+        return {str(row[0]): dict(zip(columns, row, strict=True)) for row in rows}
+
+
+def _to_hit(hit: Fused, row: dict[str, object], query: str) -> SearchHit:
+    start_line, end_line = int(row["start_line"]), int(row["end_line"])  # type: ignore[call-overload]
+    snippet = make_snippet(str(row["text"]), start_line, query)
+    root, rel_path = str(row["root"]), str(row["rel_path"])
+    return SearchHit(
+        uri=(Path(root) / rel_path).as_uri(),
+        path=rel_path,
+        root=root,
+        range=Range(
+            Position(start_line, int(row["start_char"])),  # type: ignore[call-overload]
+            Position(end_line, int(row["end_char"])),  # type: ignore[call-overload]
+        ),
+        snippet=snippet.text,
+        snippet_line=snippet.line,
+        highlights=snippet.highlights,
+        symbol=str(row["symbol"]) if row["symbol"] else None,
+        heading=list(json.loads(str(row["heading_path"]))),
+        kind=str(row["kind"]),
+        language=str(row["language"]),
+        score=round(hit.score, 6),
+        provenance=hit.provenance,
+        ranks=dict(hit.ranks),
+        chunk_id=hit.chunk_id,
+    )
+
+
+def _overlaps(a: SearchHit, b: SearchHit) -> bool:
+    return a.uri == b.uri and a.range.start.line <= b.range.end.line and b.range.start.line <= a.range.end.line

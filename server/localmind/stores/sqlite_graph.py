@@ -1,0 +1,85 @@
+"""Graph neighbourhoods read from the embedded SQLite store (the Neo4j adapter will answer the same).
+
+Each method takes ids or names as bound parameters (a JSON array through json_each), so nothing that a
+user or a file supplies becomes SQL. Each returns (from, to) pairs: the seed and the chunk reached.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from localmind.stores.sqlite_store import SqliteStore
+
+Pairs = list[tuple[str, str]]
+_FAN_OUT = 50
+
+
+class SqliteGraph:
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+
+    def _pairs(self, sql: str, values: Iterable[str]) -> Pairs:
+        rows = self._store.query(sql, (json.dumps(list(values)),))
+        return [(str(a), str(b)) for a, b in rows]
+
+    def definitions_mentioned_by(self, chunks: Iterable[str]) -> Pairs:
+        """Seed chunk → MENTIONS → symbol → the chunk that DEFINES it."""
+        return self._pairs(
+            "SELECT m.chunk_id, s.chunk_id FROM mentions m JOIN symbols s ON s.name = m.name "
+            "WHERE m.chunk_id IN (SELECT value FROM json_each(?)) AND s.chunk_id IS NOT NULL "
+            f"AND s.chunk_id != m.chunk_id LIMIT {_FAN_OUT * 20}",
+            chunks,
+        )
+
+    def mentions_of_definitions_in(self, chunks: Iterable[str]) -> Pairs:
+        """Seed chunk → DEFINES → symbol → chunks that MENTION it."""
+        return self._pairs(
+            "SELECT s.chunk_id, m.chunk_id FROM symbols s JOIN mentions m ON m.name = s.name "
+            "WHERE s.chunk_id IN (SELECT value FROM json_each(?)) AND m.chunk_id != s.chunk_id "
+            f"LIMIT {_FAN_OUT * 20}",
+            chunks,
+        )
+
+    def linked_chunks(self, chunks: Iterable[str]) -> Pairs:
+        """Seed chunk → its file → LINKS_TO → the first chunk of each linked file."""
+        return self._pairs(
+            "SELECT DISTINCT l.chunk_id, c.id FROM links l JOIN files src ON src.id = l.file_id "
+            "JOIN files f ON (l.kind = 'wiki' AND f.stem = l.target) "
+            "OR (l.kind IN ('markdown', 'import') AND f.root = src.root AND f.rel_path = l.target) "
+            "JOIN chunks c ON c.file_id = f.id AND c.ordinal = 0 "
+            "WHERE l.chunk_id IN (SELECT value FROM json_each(?))",
+            chunks,
+        )
+
+    def section_neighbours(self, chunks: Iterable[str]) -> Pairs:
+        """Seed chunk → IN_SECTION → the other chunks of the same section."""
+        return self._pairs(
+            "SELECT a.id, b.id FROM chunks a JOIN chunks b ON b.section_id = a.section_id AND b.id != a.id "
+            f"WHERE a.id IN (SELECT value FROM json_each(?)) AND a.section_id IS NOT NULL LIMIT {_FAN_OUT * 10}",
+            chunks,
+        )
+
+    def definitions_named(self, names: Iterable[str]) -> Pairs:
+        """A name from the query → the chunks defining a symbol of that name (exact or qualified)."""
+        return self._pairs(
+            "SELECT s.name, s.chunk_id FROM symbols s WHERE s.chunk_id IS NOT NULL AND "
+            "(s.name IN (SELECT value FROM json_each(?1)) OR s.qualified_name IN (SELECT value FROM json_each(?1)))",
+            names,
+        )
+
+    def mentions_named(self, names: Iterable[str]) -> Pairs:
+        """A name from the query → chunks that mention a defined symbol of that name."""
+        return self._pairs(
+            "SELECT DISTINCT m.name, m.chunk_id FROM mentions m WHERE m.name IN (SELECT value FROM json_each(?)) "
+            f"AND EXISTS (SELECT 1 FROM symbols s WHERE s.name = m.name) LIMIT {_FAN_OUT}",
+            names,
+        )
+
+    def tagged_chunks(self, tags: Iterable[str]) -> Pairs:
+        """A tag from the query → the first chunk of each file carrying it."""
+        return self._pairs(
+            "SELECT DISTINCT t.tag, c.id FROM tags t JOIN chunks c ON c.file_id = t.file_id AND c.ordinal = 0 "
+            f"WHERE lower(t.tag) IN (SELECT lower(value) FROM json_each(?)) LIMIT {_FAN_OUT}",
+            tags,
+        )
