@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from localmind.config import EmbeddingsSettings
+from localmind.config import EmbeddingsSettings, IndexingSettings
 from localmind.embeddings import OnnxEmbedder, load_embedder
+from localmind.indexing.pipeline import Indexer, IndexReport
+from localmind.indexing.workspace import Workspace, open_workspace
+from localmind.stores.sqlite_store import SqliteStore
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -46,3 +51,39 @@ def reference() -> tuple[list[str], np.ndarray]:
     lines = (folder / "texts.jsonl").read_text(encoding="utf-8").splitlines()
     texts = [json.loads(line)["text"] for line in lines]
     return texts, np.load(folder / "reference.npy")
+
+
+FIXTURE_WORKSPACE = FIXTURES / "workspace"
+
+
+@pytest.fixture()
+def workspace_dir(tmp_path: Path) -> Path:
+    """The fixture workspace plus the files git would not keep: ignored output and a secrets file."""
+    root = tmp_path / "ws"
+    shutil.copytree(FIXTURE_WORKSPACE, root)
+    (root / "build").mkdir()
+    (root / "build" / "output.txt").write_text("generated output\n")
+    (root / "debug.log").write_text("debug noise\n")
+    (root / ".env").write_text("SECRET_TOKEN=abc123abc123abc123\n")
+    return root
+
+
+RunIndex = Callable[..., tuple[IndexReport, Workspace]]
+
+
+@pytest.fixture()
+def run_index(fp32: OnnxEmbedder, tmp_path: Path) -> RunIndex:
+    def run(*roots: Path, **settings: object) -> tuple[IndexReport, Workspace]:
+        indexing = IndexingSettings(data_dir=tmp_path / "data", **settings)
+        workspace = open_workspace(list(roots), indexing)
+        return Indexer(workspace, indexing, fp32).run(), workspace
+
+    return run
+
+
+@pytest.fixture()
+def indexed(workspace_dir: Path, run_index: RunIndex) -> Iterator[tuple[IndexReport, SqliteStore]]:
+    report, workspace = run_index(workspace_dir)
+    store = SqliteStore(workspace.store_path)
+    yield report, store
+    store.close()
