@@ -145,7 +145,9 @@ def test_invalid_requests_name_the_field(fields: dict[str, object], named: str) 
 
 
 def test_fts_expression_quotes_every_term() -> None:
-    assert fts_expression('say "hi" NEAR(x)') == '"say" OR "hi" OR "near" OR "x"'
+    assert fts_expression('find "hi" NEAR(x)') == '"find" OR "hi" OR "near" OR "x"'
+    assert fts_expression("where is the config") == '"config"', "stop words are dropped"
+    assert fts_expression("the of") == '"the" OR "of"', "unless the query holds nothing else"
     assert fts_expression("!!! ???") is None
 
 

@@ -59,7 +59,11 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
 
 @dataclass(frozen=True)
 class DecodedText:
-    """Decoded text, the encoding it was read with, and how many U+FFFD replaced undecodable bytes."""
+    """Decoded text, the encoding it was read with, and how many U+FFFD replaced undecodable bytes.
+
+    ``replaced`` counts the U+FFFD inserted: one per undecodable sequence, as errors="replace" and
+    editors do (``b"\\xff\\xfe"`` gives two, a truncated three-byte character one).
+    """
 
     text: str
     encoding: str

@@ -14,24 +14,11 @@ from urllib.parse import unquote
 from localmind.indexing import ids
 from localmind.indexing.chunker import Chunk, LineIndex
 from localmind.indexing.documents import Heading, ParsedDocument
-from localmind.indexing.terms import lexical_text
+from localmind.indexing.terms import STOPWORDS, lexical_text
 from localmind.stores.records import ChunkRecord, LinkRecord, SectionRecord, SymbolRecord
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 _MAX_MENTIONS_PER_CHUNK = 200
-# Words so common in prose that a symbol of the same name would link half the notes to it.
-_STOPWORDS = frozenset(
-    " ".join(
-        (
-            "the and for are but not you all any can her was one our out day get has him his how man new",
-            "now old see two way who boy did its let put say she too use this that with have from they will",
-            "would there their what about which when make like time just know take into year your good some",
-            "could them than then look only come over think also back after work first well even want because",
-            "these give most none true false null self return import from def class else elif while none",
-            "pass",
-        )
-    ).split()
-)
 
 
 @dataclass
@@ -158,7 +145,7 @@ def _mentions(chunks: list[Chunk], records: list[ChunkRecord], symbols: list[Sym
     mentions: list[tuple[str, str]] = []
     for chunk, record in zip(chunks, records, strict=True):
         own = defined.get(record.id, set())
-        words = dict.fromkeys(w for w in _IDENTIFIER.findall(chunk.text) if w.lower() not in _STOPWORDS)
+        words = dict.fromkeys(w for w in _IDENTIFIER.findall(chunk.text) if w.lower() not in STOPWORDS)
         names = [w for w in words if w not in own][:_MAX_MENTIONS_PER_CHUNK]
         mentions.extend((record.id, name) for name in names)
     return mentions

@@ -12,6 +12,14 @@ password), and the value of assignments whose key names a secret (``password``, 
 ``API_KEY``, ``SECRET_KEY``, ``client_secret``, ``authToken``…) in JSON, YAML, TOML, INI, .env and
 most programming languages, when the value looks like a secret rather than code. Already-masked text
 is not found again, so ``redact`` is idempotent.
+
+Assigned values are left alone when shorter than 8 characters, placeholders (``${VAR}``, ``$VAR``,
+``{{ x }}``, ``<your-token>``, ``%(x)s``), URLs (their passwords are masked by the URL rule), versions
+or IP addresses, or words without digits that name a secret (``my_api_token``). Unquoted values are
+also left alone when they look like code: calls, subscripts, dotted names (``os.environ``,
+``process.env.X``), keywords (``None``, ``true``), and words or identifiers of letters only
+(``nextchar``, ``USE_DEFAULT``); an unquoted password of letters alone is therefore not masked.
+Unquoted values end at white space, a quote, ``,``, ``;``, ``&`` or a closing bracket.
 """
 
 from __future__ import annotations

@@ -15,14 +15,18 @@ root applies too. A folder that is ignored or excluded is reported once, as ``"<
 Reasons start with a stable code, some followed by a detail: ``ignored``, ``ignored (version
 control)``, ``excluded``, ``not included``, ``secret file name``, ``undecodable file name``,
 ``symlink outside root``, ``symlink loop``, ``symlink duplicate`` (a link to a folder already
-walked), ``duplicate folder``, ``broken symlink``,
-``not a regular file``, ``too large (N bytes > cap)`` and ``unreadable: <strerror>``.
+walked), ``duplicate folder``, ``broken symlink``, ``not a regular file``, ``too large (N bytes >
+cap)`` and ``unreadable: <strerror>``.
+
+An invalid pattern in an ignore file is dropped (its other patterns still apply); an invalid pattern
+in ``settings.include`` or ``settings.exclude`` raises ConfigError before anything is yielded.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -33,6 +37,7 @@ from pathlib import Path
 from pathspec import GitIgnoreSpec
 
 from localmind.config import IndexingSettings
+from localmind.errors import ConfigError
 
 IGNORE_FILE_NAMES = (".gitignore", ".ignore", ".localmindignore")
 VCS_FOLDER_NAMES = frozenset({".git", ".hg", ".svn"})
@@ -112,16 +117,39 @@ def _start(root: Path, settings: IndexingSettings) -> _Walk:
     return _Walk(
         root=root.resolve(),
         settings=settings,
-        exclude=GitIgnoreSpec.from_lines(settings.exclude),
-        include=GitIgnoreSpec.from_lines(settings.include) if settings.include else None,
+        exclude=_setting_spec("indexing.exclude", settings.exclude),
+        include=_setting_spec("indexing.include", settings.include) if settings.include else None,
         secret_patterns=tuple(p.lower() for p in settings.secret_files) if settings.skip_secret_files else (),
     )
+
+
+def _setting_spec(name: str, patterns: list[str]) -> GitIgnoreSpec:
+    for pattern in patterns:
+        if not _compiles(pattern):
+            raise ConfigError(f"setting {name}: invalid pattern {pattern!r}")
+    return GitIgnoreSpec.from_lines(patterns)
+
+
+def _ignore_spec(lines: list[str]) -> GitIgnoreSpec:
+    """The patterns of an ignore file, less any that are invalid (as git skips them too)."""
+    try:
+        return GitIgnoreSpec.from_lines(lines)
+    except (ValueError, re.error):
+        return GitIgnoreSpec.from_lines([line for line in lines if _compiles(line)])
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        GitIgnoreSpec.from_lines([pattern])
+    except (ValueError, re.error):
+        return False
+    return True
 
 
 def _root_ignore_files(root: Path) -> tuple[_IgnoreFile, ...]:
     """Git's per-repository exclude file, which applies below the root like a root .gitignore."""
     lines = _read_ignore_lines(str(root / ".git" / "info" / "exclude"))
-    return (_IgnoreFile("", GitIgnoreSpec.from_lines(lines)),) if lines else ()
+    return (_IgnoreFile("", _ignore_spec(lines)),) if lines else ()
 
 
 def _walk_tree(top: _Folder, walk: _Walk) -> Iterator[ScannedFile | Skipped]:
@@ -183,7 +211,7 @@ def _own_ignore_files(rel_dir: str, entries: Iterable[os.DirEntry[str]]) -> Iter
         if entry is not None and _is_plain_file(entry):
             lines = _read_ignore_lines(entry.path)
             if lines:
-                yield _IgnoreFile(rel_dir, GitIgnoreSpec.from_lines(lines))
+                yield _IgnoreFile(rel_dir, _ignore_spec(lines))
 
 
 def _is_plain_file(entry: os.DirEntry[str]) -> bool:
@@ -262,7 +290,7 @@ def _visit_on_disk(
     shown = rel + "/" if is_dir else rel
     is_link = entry.is_symlink()
     if is_link:
-        link_reason = _symlink_reason(entry.path, walk.root)
+        link_reason = _symlink_reason(entry.path, is_dir, walk)
         if link_reason is not None:
             return Skipped(shown, link_reason)
     try:
@@ -286,8 +314,11 @@ def _visit_on_disk(
     return ScannedFile(walk.root, rel, Path(entry.path), info.st_size, info.st_mtime_ns)
 
 
-def _symlink_reason(path: str, root: Path) -> str | None:
-    """Why a symbolic link may not be followed, or None when its target lies inside the root."""
+def _symlink_reason(path: str, is_dir: bool, walk: _Walk) -> str | None:
+    """Why a symbolic link may not be followed, or None when its target lies inside the root.
+
+    A link to a file named like a secret (notes.txt -> .env) is a secret file too.
+    """
     try:
         target = Path(path).resolve(strict=True)
     except FileNotFoundError:
@@ -296,7 +327,11 @@ def _symlink_reason(path: str, root: Path) -> str | None:
         return "symlink loop"
     except OSError as exc:
         return "symlink loop" if exc.errno == errno.ELOOP else _unreadable(exc)
-    return None if target.is_relative_to(root) else "symlink outside root"
+    if not target.is_relative_to(walk.root):
+        return "symlink outside root"
+    if not is_dir and _is_secret_name(target.name, walk.secret_patterns):
+        return "secret file name"
+    return None
 
 
 def _read_problem(path: str) -> str | None:

@@ -9,6 +9,21 @@ from __future__ import annotations
 
 import re
 
+# Words so common in prose that they carry no signal: a symbol of the same name would link half the
+# notes to it, and a query term would match most chunks (slow, and BM25 gives it no weight anyway).
+STOPWORDS = frozenset(
+    " ".join(
+        (
+            "a an as at be by do if in is it of on or so to up we he me my no us am i",
+            "the and for are but not you all any can her was one our out day get has him his how man new",
+            "now old see two way who boy did its let put say she too use this that with have from they will",
+            "would there their what about which when make like time just know take into year your good some",
+            "could them than then look only come over think also back after work first well even want because",
+            "these give most none true false null self return import from def class else elif while none",
+            "pass where does should were been being those other such each more very does doing done",
+        )
+    ).split()
+)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _HUMPS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
@@ -34,6 +49,8 @@ def lexical_text(context: str, text: str) -> str:
 
 
 def query_terms(query: str) -> list[str]:
-    """The words of a query plus their camelCase parts, lower-cased and each once."""
-    words = [w.lower() for w in re.findall(r"\w+", query)]
-    return list(dict.fromkeys([*words, *expansions(query)]))
+    """The words of a query plus their camelCase parts, lower-cased and each once, without stop words
+    (unless the query holds nothing else)."""
+    words = list(dict.fromkeys([*(w.lower() for w in re.findall(r"\w+", query)), *expansions(query)]))
+    content = [w for w in words if w not in STOPWORDS]
+    return content or words

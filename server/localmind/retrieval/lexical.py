@@ -27,12 +27,15 @@ def bm25_search(store: SqliteStore, query: str, limit: int, allowed_files: set[s
     expression = fts_expression(query)
     if expression is None:
         return []
+    if allowed_files is None:
+        # FTS5 finds the top rows by rank before the join, which is much faster than sorting every match.
+        sql = (
+            "SELECT c.id FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?) AS m "
+            "JOIN chunks c ON c.rid = m.rowid ORDER BY m.rank"
+        )
+        return [str(row[0]) for row in store.query(sql, (expression, limit))]
     sql = (
         "SELECT c.id FROM chunks_fts JOIN chunks c ON c.rid = chunks_fts.rowid WHERE chunks_fts MATCH ? "
-        + ("AND c.file_id IN (SELECT value FROM json_each(?)) " if allowed_files is not None else "")
-        + "ORDER BY bm25(chunks_fts) LIMIT ?"
+        "AND c.file_id IN (SELECT value FROM json_each(?)) ORDER BY rank LIMIT ?"
     )
-    params: tuple[object, ...] = (expression,)
-    if allowed_files is not None:
-        params += (json.dumps(sorted(allowed_files)),)
-    return [str(row[0]) for row in store.query(sql, (*params, limit))]
+    return [str(row[0]) for row in store.query(sql, (expression, json.dumps(sorted(allowed_files)), limit))]

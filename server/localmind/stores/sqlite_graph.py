@@ -44,11 +44,13 @@ class SqliteGraph:
     def linked_chunks(self, chunks: Iterable[str]) -> Pairs:
         """Seed chunk → its file → LINKS_TO → the first chunk of each linked file."""
         return self._pairs(
-            "SELECT DISTINCT l.chunk_id, c.id FROM links l JOIN files src ON src.id = l.file_id "
-            "JOIN files f ON (l.kind = 'wiki' AND f.stem = l.target) "
-            "OR (l.kind IN ('markdown', 'import') AND f.root = src.root AND f.rel_path = l.target) "
+            "SELECT l.chunk_id, c.id FROM links l JOIN files f ON f.stem = l.target "
             "JOIN chunks c ON c.file_id = f.id AND c.ordinal = 0 "
-            "WHERE l.chunk_id IN (SELECT value FROM json_each(?))",
+            "WHERE l.kind = 'wiki' AND l.chunk_id IN (SELECT value FROM json_each(?1)) "
+            "UNION SELECT l.chunk_id, c.id FROM links l JOIN files src ON src.id = l.file_id "
+            "JOIN files f ON f.root = src.root AND f.rel_path = l.target "
+            "JOIN chunks c ON c.file_id = f.id AND c.ordinal = 0 "
+            "WHERE l.kind IN ('markdown', 'import') AND l.chunk_id IN (SELECT value FROM json_each(?1))",
             chunks,
         )
 
@@ -63,8 +65,9 @@ class SqliteGraph:
     def definitions_named(self, names: Iterable[str]) -> Pairs:
         """A name from the query → the chunks defining a symbol of that name (exact or qualified)."""
         return self._pairs(
-            "SELECT s.name, s.chunk_id FROM symbols s WHERE s.chunk_id IS NOT NULL AND "
-            "(s.name IN (SELECT value FROM json_each(?1)) OR s.qualified_name IN (SELECT value FROM json_each(?1)))",
+            "SELECT name, chunk_id FROM symbols WHERE name IN (SELECT value FROM json_each(?1)) "
+            "AND chunk_id IS NOT NULL UNION SELECT qualified_name, chunk_id FROM symbols "
+            "WHERE qualified_name IN (SELECT value FROM json_each(?1)) AND chunk_id IS NOT NULL",
             names,
         )
 

@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     heading_path TEXT NOT NULL, symbol TEXT, page INTEGER, token_count INTEGER NOT NULL, section_id TEXT
 );
 CREATE INDEX IF NOT EXISTS chunks_file ON chunks (file_id, ordinal);
+CREATE INDEX IF NOT EXISTS chunks_section ON chunks (section_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (text, tokenize = 'unicode61');
 CREATE TABLE IF NOT EXISTS vectors (
     chunk_id TEXT PRIMARY KEY, file_id TEXT NOT NULL, model_id TEXT NOT NULL, vector BLOB NOT NULL
@@ -35,6 +36,8 @@ CREATE TABLE IF NOT EXISTS symbols (
 );
 CREATE INDEX IF NOT EXISTS symbols_file ON symbols (file_id);
 CREATE INDEX IF NOT EXISTS symbols_name ON symbols (name);
+CREATE INDEX IF NOT EXISTS symbols_chunk ON symbols (chunk_id);
+CREATE INDEX IF NOT EXISTS symbols_qualified ON symbols (qualified_name);
 CREATE TABLE IF NOT EXISTS sections (
     id TEXT PRIMARY KEY, file_id TEXT NOT NULL, title TEXT NOT NULL, level INTEGER NOT NULL,
     start_line INTEGER NOT NULL, start_char INTEGER NOT NULL, end_line INTEGER NOT NULL, end_char INTEGER NOT NULL,
@@ -47,9 +50,11 @@ CREATE INDEX IF NOT EXISTS tags_tag ON tags (tag);
 CREATE TABLE IF NOT EXISTS links (file_id TEXT NOT NULL, chunk_id TEXT, kind TEXT NOT NULL, target TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS links_file ON links (file_id);
 CREATE INDEX IF NOT EXISTS links_target ON links (target);
+CREATE INDEX IF NOT EXISTS links_chunk ON links (chunk_id);
 CREATE TABLE IF NOT EXISTS mentions (chunk_id TEXT NOT NULL, file_id TEXT NOT NULL, name TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS mentions_file ON mentions (file_id);
 CREATE INDEX IF NOT EXISTS mentions_name ON mentions (name);
+CREATE INDEX IF NOT EXISTS mentions_chunk ON mentions (chunk_id);
 CREATE TABLE IF NOT EXISTS skipped (root TEXT NOT NULL, rel_path TEXT NOT NULL, reason TEXT NOT NULL,
     PRIMARY KEY (root, rel_path));
 CREATE TABLE IF NOT EXISTS runs (
