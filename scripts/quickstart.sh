@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults: install Local Mind, build the embedding model offline,
-# check the execution provider, and embed a set of texts.
+# The main job on the embedded defaults: install Local Mind, build the embedding model offline, index a
+# folder into the embedded store (SQLite + exact vector index, no server), and search it.
+#
+#   bash scripts/quickstart.sh [FOLDER] [QUERY]     (defaults: this repository, a sample question)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+folder=$(realpath "${1:-.}")
+query=${2:-"how are embeddings computed without torch"}
 bash scripts/install.sh
-.venv/bin/localmind models build
-.venv/bin/localmind doctor
-out=$(mktemp -d)/vectors.npy
-.venv/bin/localmind embed --input tests/fixtures/minilm-reference/texts.jsonl --output "$out"
-.venv/bin/python -c "import numpy, sys; v = numpy.load(sys.argv[1]); print(f'{v.shape[0]} vectors of {v.shape[1]} dimensions in {sys.argv[1]}')" "$out"
+.venv/bin/localmind models build --variant fp32
+.venv/bin/localmind index "$folder"
+.venv/bin/localmind status "$folder"
+echo
+echo "search: $query"
+(cd "$folder" && "$OLDPWD/.venv/bin/localmind" search "$query" -k 5)
