@@ -128,11 +128,21 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _watch(indexer: Any, as_json: bool) -> None:
+    """Re-index after each burst of changes. The first yield comes once the watcher is listening (or a
+    second later), and one pass then catches whatever changed between the first run and that moment."""
     import watchfiles
 
     err.print(f"watching {', '.join(map(str, indexer.workspace.roots))} (Ctrl-C stops)")
-    for _changes in watchfiles.watch(*indexer.workspace.roots, debounce=50, step=20, raise_interrupt=False):
-        _print_report(indexer.run(), as_json)
+    changes = watchfiles.watch(
+        *indexer.workspace.roots, debounce=50, step=20, rust_timeout=1000, yield_on_timeout=True, raise_interrupt=False
+    )
+    caught_up = False
+    for batch in changes:
+        if batch or not caught_up:
+            report = indexer.run()
+            caught_up = True
+            if report.files_indexed or report.files_deleted:
+                _print_report(report, as_json)
 
 
 def _print_report(report: Any, as_json: bool) -> None:

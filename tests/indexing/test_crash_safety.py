@@ -117,3 +117,40 @@ def test_killed_runs_converge_to_the_uninterrupted_store(tmp_path: Path, model_c
     assert set(got) == set(want)
     for chunk_id, vector in want.items():
         np.testing.assert_allclose(got[chunk_id], vector, atol=1e-5)
+
+
+def test_two_indexers_at_once_take_turns_and_both_finish(tmp_path: Path, model_cache: Path, fp32: object) -> None:
+    root = tmp_path / "corpus"
+    make_corpus(root, files=60)
+    command, env = index_command(root, tmp_path / "data", model_cache)
+    first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while files_in_store(tmp_path / "data") < 1 and first.poll() is None:
+        time.sleep(0.01)
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    first.communicate(timeout=600)
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    assert "another indexer is writing" in second.stderr
+    assert "indexed 0 files (60 unchanged" in second.stdout, "the second run found the first one's work done"
+    assert files_in_store(tmp_path / "data") == 60
+
+
+def test_watch_mode_indexes_a_new_file_within_seconds(tmp_path: Path, model_cache: Path, fp32: object) -> None:
+    root = tmp_path / "corpus"
+    make_corpus(root, files=6)
+    command, env = index_command(root, tmp_path / "data", model_cache)
+    watcher = subprocess.Popen([*command, "--watch", "--json"], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert watcher.stdout is not None
+        assert '"files_indexed": 6' in watcher.stdout.readline()
+        (root / "fresh.md").write_text("# Fresh\n\nA note about quokkas written while watching.\n")
+        deadline = time.monotonic() + 30
+        found = False
+        while time.monotonic() < deadline and not found:
+            path = store_path(tmp_path / "data")
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+                found = bool(db.execute("SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH 'quokkas'").fetchone())
+            time.sleep(0.05)
+        assert found, "the watcher indexed the new file"
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=30)
