@@ -202,7 +202,9 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         raise LocalMindError(f"{args.workspace or Path.cwd()} is not in an indexed workspace; run `localmind index`")
     searcher = Searcher(workspace.store_path, load_embedder(settings), settings.retrieval)
     signals = tuple(args.signals.split(",")) if args.signals else None
+    root = str(args.root.resolve()) if args.root else None
     flags = {"k": args.k, "path": args.path, "kind": args.kind, "language": args.language, "signals": signals}
+    flags["root"] = root
     try:
         if args.queries:
             _search_batch(searcher, args.queries, flags)
@@ -340,6 +342,7 @@ def _add_index(commands: Subcommands) -> None:
     search.add_argument("--path", help="only paths matching this glob (gitignore syntax)")
     search.add_argument("--kind", choices=["code", "notes", "docs"])
     search.add_argument("--language", help="only files of this language, e.g. python")
+    search.add_argument("--root", type=Path, help="only this folder of a multi-folder workspace")
     search.add_argument("--signals", help="comma-separated subset of dense,lexical,graph (for evaluation)")
     search.add_argument("--queries", type=Path, help='batch mode: a JSONL file of {"_id", "text"}; JSON lines out')
     search.add_argument("--workspace", type=Path, help="a folder of the workspace (default: here)")
