@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import inspect
 import re
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 
-from tree_sitter import Node, Query, QueryCursor
-from tree_sitter_language_pack import get_language, get_parser
+from tree_sitter import Node, Point, Tree
+from tree_sitter_language_pack import get_parser
 
 from localmind.indexing.documents import Block, Link, ParsedDocument, SymbolDef
 
 from .blocks import cover_with_gaps
 from .code_languages import LANGUAGES, CodeLanguage, Definition
 from .offsets import ByteToChar, encode
+from .text import paragraph_blocks
 
+# How long tree-sitter may take to parse a file (see _Deadline): far more than any real source file needs.
+_SECONDS_PER_FILE = 2.0
+_SECONDS_PER_MEGABYTE = 1.0
+_READ_CHUNK = 1 << 16
 # Functions defined directly in these become methods.
 _CLASS_LIKE = frozenset({"class", "struct", "interface", "trait", "impl", "enum"})
 _LINE_COMMENT_MARKER = re.compile(r"^[ \t]*(?://[/!]?|--+|#+)[ \t]?")
@@ -74,12 +80,12 @@ class _Walker:
 
     def __init__(self, language: CodeLanguage, text: str) -> None:
         self._language = language
-        self._text = text
+        self.text = text
         self.char = ByteToChar(text)
         self.found: list[_Found] = []
 
     def text_of(self, node: Node) -> str:
-        return self._text[self.char(node.start_byte) : self.char(node.end_byte)]
+        return self.text[self.char(node.start_byte) : self.char(node.end_byte)]
 
     def walk(self, root: Node) -> None:
         """Visits the nodes that can hold definitions in document order, with an explicit stack.
@@ -140,12 +146,12 @@ class _Walker:
 
     def _adjacent(self, above: Node, below: Node) -> bool:
         """Nothing but blanks and at most one line break between two nodes."""
-        gap = self._text[self.char(above.end_byte) : self.char(below.start_byte)]
+        gap = self.text[self.char(above.end_byte) : self.char(below.start_byte)]
         return not gap.strip() and gap.count("\n") <= 1
 
     def _starts_line(self, node: Node) -> bool:
         start = self.char(node.start_byte)
-        return not self._text[self._text.rfind("\n", 0, start) + 1 : start].strip()
+        return not self.text[self.text.rfind("\n", 0, start) + 1 : start].strip()
 
     def _leading_comment(self, first: Node) -> tuple[int | None, str | None]:
         """Where the comment block right above a definition starts, and its text without comment markers."""
@@ -169,30 +175,76 @@ class _Walker:
         return _cleaned(_string_literal_value(self.text_of(holder)))
 
 
-@cache
-def _import_query(language_name: str) -> Query:
-    language = LANGUAGES[language_name]
-    return Query(get_language(language.grammar), language.import_query)
+class _Deadline:
+    """A time limit for tree-sitter's parse, whose error recovery can run for minutes on hostile input.
+
+    A long run of "[" in Lua does it, and so do some garbled TSX files of a few hundred characters. The limit
+    grows with the size of the file.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._end = time.monotonic() + _SECONDS_PER_FILE + _SECONDS_PER_MEGABYTE * size / 1_000_000
+
+    def passed(self, *_progress: object) -> bool:
+        return time.monotonic() > self._end
 
 
-def _import_links(language_name: str, root: Node, walker: _Walker, text: str) -> list[Link]:
-    captured = QueryCursor(_import_query(language_name)).captures(root).get("import", [])
-    spans = {span for node in captured if (span := LANGUAGES[language_name].import_span(node)) is not None}
+def _parse_tree(language: CodeLanguage, source: bytes) -> Tree | None:
+    """The syntax tree, or None when tree-sitter did not finish before the deadline."""
+    deadline = _Deadline(len(source))
+
+    def read(byte: int, _point: Point) -> bytes:
+        return source[byte : byte + _READ_CHUNK]
+
+    try:
+        return get_parser(language.grammar).parse(read, progress_callback=deadline.passed)
+    except ValueError:
+        return None
+
+
+def _descendants(root: Node) -> Iterator[Node]:
+    """Every node under root in document order, walked with a cursor: fast, and never recursive.
+
+    (A tree-sitter query would be simpler, but its run time grows with the square of the tree's depth.)
+    """
+    cursor = root.walk()
+    while True:
+        node = cursor.node
+        if node is not None:
+            yield node
+        if cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return
+
+
+def _import_links(language: CodeLanguage, root: Node, walker: _Walker) -> list[Link]:
+    spans: list[tuple[int, int]] = []
+    for node in _descendants(root):
+        find = language.imports.get(node.type)
+        if find is not None:
+            spans.extend(find(node))
     links: list[Link] = []
-    for start_byte, end_byte in sorted(spans):
+    for start_byte, end_byte in sorted(set(spans)):
         start, end = walker.char(start_byte), walker.char(end_byte)
-        if text[start:end].strip():
-            links.append(Link(text[start:end], "import", start, end))
+        if walker.text[start:end].strip():
+            links.append(Link(walker.text[start:end], "import", start, end))
     return links
 
 
 def parse_code(language_name: str, text: str) -> ParsedDocument:
-    """language_name is a key of LANGUAGES; syntax errors are tolerated (tree-sitter recovers from them)."""
+    """language_name is a key of LANGUAGES; syntax errors are tolerated (tree-sitter recovers from them).
+
+    When tree-sitter cannot parse the file in time, the document has paragraph blocks and nothing else.
+    """
     language = LANGUAGES[language_name]
-    tree = get_parser(language.grammar).parse(encode(text))
+    tree = _parse_tree(language, encode(text))
+    if tree is None:
+        return ParsedDocument(text=text, kind="code", language=language_name, blocks=paragraph_blocks(text))
     walker = _Walker(language, text)
     walker.walk(tree.root_node)
-    links = _import_links(language_name, tree.root_node, walker, text)
+    links = _import_links(language, tree.root_node, walker)
     spans = [
         Block(found.block_start, found.symbol.end, "definition", symbol=found.symbol.qualified_name)
         for found in walker.found

@@ -1,7 +1,8 @@
 """What the source-code parser looks for in each language's tree-sitter grammar.
 
 Each language names its definition node types (with how to find the name and the members), the node types
-to look through (export statements, preprocessor conditionals), its comments, and a query for its imports.
+to look through (export statements, preprocessor conditionals), its comments, and the node types of its imports
+with how to find the imported module in each.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ class Name:
 
 
 NameOf = Callable[[Node], Name | None]
-# The byte span of an import node's module string, or None when the node imports nothing usable.
-ImportSpan = Callable[[Node], tuple[int, int] | None]
+ByteSpan = tuple[int, int]
+# The byte spans of the module strings that an import node (or a require call) names.
+ImportSpans = Callable[[Node], list[ByteSpan]]
 
 
 def name_field(node: Node) -> Name | None:
@@ -36,8 +38,12 @@ def name_field(node: Node) -> Name | None:
     return Name(name) if name is not None else None
 
 
-def whole_node(node: Node) -> tuple[int, int] | None:
-    return node.start_byte, node.end_byte
+def span_of(node: Node | None) -> list[ByteSpan]:
+    return [(node.start_byte, node.end_byte)] if node is not None else []
+
+
+def _first_named(node: Node | None) -> Node | None:
+    return node.named_children[0] if node is not None and node.named_children else None
 
 
 @dataclass(frozen=True)
@@ -56,9 +62,8 @@ class CodeLanguage:
     # Node types whose children are searched for definitions as if they stood in the node's place.
     transparent: frozenset[str]
     comments: frozenset[str]
-    # A query whose captures named "import" are the module strings of imports.
-    import_query: str
-    import_span: ImportSpan = whole_node
+    # Node types that import something, with how to find what.
+    imports: Mapping[str, ImportSpans]
     # Node types that belong to the single definition they wrap, such as decorators or "export".
     wrappers: frozenset[str] = frozenset()
     # Sibling node types written just before a definition that belong to it, such as Rust attributes.
@@ -85,13 +90,27 @@ def _first_of_type(node: Node, types: frozenset[str]) -> Node | None:
 # Python.
 
 
-def _python_docstring_holder(node: Node) -> Node | None:
-    """The string node of a docstring: the first statement of a function or class body."""
+def _python_docstring(node: Node) -> Node | None:
+    """The string node of a docstring: the first statement of a function or class body (comments skipped)."""
     body = node.child_by_field_name("body")
-    first = body.named_children[0] if body is not None and body.named_children else None
+    statements = [child for child in body.named_children if child.type != "comment"] if body is not None else []
+    first = statements[0] if statements else None
     if first is not None and first.type == "expression_statement" and first.named_child_count == 1:
         first = first.named_children[0]
     return first if first is not None and first.type == "string" else None
+
+
+def _python_import(node: Node) -> list[ByteSpan]:
+    """The modules of an import statement: a.b and c in "import a.b, c as d"."""
+    spans: list[ByteSpan] = []
+    for name in node.children_by_field_name("name"):
+        spans.extend(span_of(name.child_by_field_name("name") if name.type == "aliased_import" else name))
+    return spans
+
+
+def _python_from_import(node: Node) -> list[ByteSpan]:
+    """The module of a from-import: a.b in "from a.b import c", .a in "from .a import b"."""
+    return span_of(node.child_by_field_name("module_name"))
 
 
 # JavaScript and TypeScript.
@@ -137,13 +156,34 @@ _TS_DEFINITIONS: dict[str, Definition] = {
 _JS_TRANSPARENT = frozenset(
     {"export_statement", "lexical_declaration", "variable_declaration", "expression_statement", "ambient_declaration"}
 )
-_JS_IMPORTS = """
-(import_statement source: (string (string_fragment) @import))
-(export_statement source: (string (string_fragment) @import))
-((call_expression function: (identifier) @function arguments: (arguments . (string (string_fragment) @import)))
- (#eq? @function "require"))
-(call_expression function: (import) arguments: (arguments . (string (string_fragment) @import)))
-"""
+
+
+def _string_fragment(node: Node | None) -> list[ByteSpan]:
+    """The text inside a JavaScript string literal."""
+    if node is None or node.type != "string":
+        return []
+    return span_of(next((child for child in node.named_children if child.type == "string_fragment"), None))
+
+
+def _js_source(node: Node) -> list[ByteSpan]:
+    """The module of an import or re-export: ./y in "import x from './y'" and "export { x } from './y'"."""
+    return _string_fragment(node.child_by_field_name("source"))
+
+
+def _js_call(node: Node) -> list[ByteSpan]:
+    """The module of a call to require or import: ./y in "require('./y')" and "import('./y')"."""
+    function = node.child_by_field_name("function")
+    is_require = function is not None and function.type == "identifier" and function.text == b"require"
+    if not is_require and (function is None or function.type != "import"):
+        return []
+    return _string_fragment(_first_named(node.child_by_field_name("arguments")))
+
+
+_JS_IMPORTS: dict[str, ImportSpans] = {
+    "import_statement": _js_source,
+    "export_statement": _js_source,
+    "call_expression": _js_call,
+}
 
 # Go.
 
@@ -155,6 +195,11 @@ def _go_method_name(node: Node) -> Name | None:
     if name is None:
         return None
     return Name(name, (_text(receiver_type),) if receiver_type is not None else (), "method")
+
+
+def _go_import(node: Node) -> list[ByteSpan]:
+    """The path of an import spec, inside its quotes."""
+    return span_of(_first_named(node.child_by_field_name("path")))
 
 
 _GO_TYPE_KINDS = {"struct_type": "struct", "interface_type": "interface"}
@@ -183,24 +228,21 @@ def _rust_impl_name(node: Node) -> Name | None:
 _RUST_PATH_HOLDERS = frozenset({"scoped_use_list", "use_as_clause"})
 
 
-def _rust_use_span(node: Node) -> tuple[int, int] | None:
+def _rust_use(node: Node) -> list[ByteSpan]:
     """The module path of a use declaration: "a::b" for "use a::b::{c, d}", "use a::b as c" and "use a::b::*"."""
-    current: Node | None = node
+    current = node.child_by_field_name("argument")
     while current is not None and (current.type in _RUST_PATH_HOLDERS or current.type == "use_wildcard"):
-        if current.type == "use_wildcard":
-            current = current.named_children[0] if current.named_children else None
-        else:
-            current = current.child_by_field_name("path")
-    return (current.start_byte, current.end_byte) if current is not None else None
+        current = _first_named(current) if current.type == "use_wildcard" else current.child_by_field_name("path")
+    return span_of(current)
 
 
 # Java.
 
 
-def _java_import_span(node: Node) -> tuple[int, int] | None:
+def _java_import(node: Node) -> list[ByteSpan]:
     """From the imported name to the end of a trailing ".*"."""
     named = [child for child in node.named_children if child.type in ("scoped_identifier", "identifier", "asterisk")]
-    return (named[0].start_byte, named[-1].end_byte) if named else None
+    return [(named[0].start_byte, named[-1].end_byte)] if named else []
 
 
 # C and C++.
@@ -219,9 +261,7 @@ def _c_declarator_name(node: Node) -> Name | None:
                 scope.append(_text(qualifier))
             target = target.child_by_field_name("name")
         else:
-            target = target.child_by_field_name("declarator") or (
-                target.named_children[0] if target.named_children else None
-            )
+            target = target.child_by_field_name("declarator") or _first_named(target)
     if target is None:
         return None
     return Name(target, tuple(scope), "method" if scope else None)
@@ -251,13 +291,21 @@ _CPP_DEFINITIONS: dict[str, Definition] = {
 _C_TRANSPARENT = frozenset(
     {"preproc_if", "preproc_ifdef", "preproc_else", "preproc_elif", "preproc_elifdef", "linkage_specification"}
 )
-_C_IMPORTS = "(preproc_include path: (string_literal (string_content) @import))"
+
+
+def _c_include(node: Node) -> list[ByteSpan]:
+    """A quoted include's file, inside its quotes; "#include <x.h>" names a system header, not a workspace file."""
+    path = node.child_by_field_name("path")
+    return span_of(_first_named(path)) if path is not None and path.type == "string_literal" else []
+
+
+_C_IMPORTS: dict[str, ImportSpans] = {"preproc_include": _c_include}
 
 # Lua.
 
 
 def _lua_function_name(node: Node) -> Name | None:
-    """ "f", "M.f" (a function in table M) or "M:f" (a method of M)."""
+    """The name of a Lua function: f, M.f (a function in table M) or M:f (a method of M)."""
     name = node.child_by_field_name("name")
     if name is None or name.type == "identifier":
         return Name(name) if name is not None else None
@@ -270,16 +318,33 @@ def _lua_function_name(node: Node) -> Name | None:
     return Name(field, scope) if field is not None else None
 
 
+def _lua_require(node: Node) -> list[ByteSpan]:
+    """The module a call to require names: x in "require('x')" and "require 'x'"."""
+    name = node.child_by_field_name("name")
+    if name is None or name.type != "identifier" or name.text != b"require":
+        return []
+    argument = _first_named(node.child_by_field_name("arguments"))
+    if argument is None or argument.type != "string":
+        return []
+    return span_of(argument.child_by_field_name("content"))
+
+
 # Shell.
 
 _QUOTED = frozenset({"string", "raw_string"})
+_SOURCE_COMMANDS = frozenset({b"source", b"."})
 
 
-def _shell_source_span(node: Node) -> tuple[int, int] | None:
-    """The sourced file, inside its quotes when it is quoted."""
-    if node.type in _QUOTED and node.end_byte - node.start_byte >= 2:
-        return node.start_byte + 1, node.end_byte - 1
-    return node.start_byte, node.end_byte
+def _shell_source(node: Node) -> list[ByteSpan]:
+    """The file that "source x" or ". x" reads, inside its quotes when it is quoted."""
+    name = node.child_by_field_name("name")
+    arguments = node.children_by_field_name("argument")
+    if name is None or name.text not in _SOURCE_COMMANDS or not arguments:
+        return []
+    argument = arguments[0]
+    if argument.type in _QUOTED and argument.end_byte - argument.start_byte >= 2:
+        return [(argument.start_byte + 1, argument.end_byte - 1)]
+    return span_of(argument)
 
 
 _ERROR = frozenset({"ERROR"})
@@ -293,20 +358,16 @@ LANGUAGES: dict[str, CodeLanguage] = {
         },
         transparent=_ERROR | {"decorated_definition"},
         comments=frozenset({"comment"}),
-        import_query="""
-        (import_statement name: (dotted_name) @import)
-        (import_statement name: (aliased_import name: (dotted_name) @import))
-        (import_from_statement module_name: (_) @import)
-        """,
+        imports={"import_statement": _python_import, "import_from_statement": _python_from_import},
         wrappers=frozenset({"decorated_definition"}),
-        docstring_of=_python_docstring_holder,
+        docstring_of=_python_docstring,
     ),
     "javascript": CodeLanguage(
         grammar="javascript",
         definitions=_JS_DEFINITIONS,
         transparent=_ERROR | _JS_TRANSPARENT,
         comments=frozenset({"comment"}),
-        import_query=_JS_IMPORTS,
+        imports=_JS_IMPORTS,
         wrappers=_JS_TRANSPARENT,
     ),
     "typescript": CodeLanguage(
@@ -314,7 +375,7 @@ LANGUAGES: dict[str, CodeLanguage] = {
         definitions=_TS_DEFINITIONS,
         transparent=_ERROR | _JS_TRANSPARENT,
         comments=frozenset({"comment"}),
-        import_query=_JS_IMPORTS,
+        imports=_JS_IMPORTS,
         wrappers=_JS_TRANSPARENT,
     ),
     "tsx": CodeLanguage(
@@ -322,7 +383,7 @@ LANGUAGES: dict[str, CodeLanguage] = {
         definitions=_TS_DEFINITIONS,
         transparent=_ERROR | _JS_TRANSPARENT,
         comments=frozenset({"comment"}),
-        import_query=_JS_IMPORTS,
+        imports=_JS_IMPORTS,
         wrappers=_JS_TRANSPARENT,
     ),
     "go": CodeLanguage(
@@ -335,7 +396,7 @@ LANGUAGES: dict[str, CodeLanguage] = {
         },
         transparent=_ERROR | {"type_declaration"},
         comments=frozenset({"comment"}),
-        import_query="(import_spec path: (interpreted_string_literal (interpreted_string_literal_content) @import))",
+        imports={"import_spec": _go_import},
         wrappers=frozenset({"type_declaration"}),
     ),
     "rust": CodeLanguage(
@@ -353,8 +414,7 @@ LANGUAGES: dict[str, CodeLanguage] = {
         },
         transparent=_ERROR,
         comments=frozenset({"line_comment", "block_comment"}),
-        import_query="(use_declaration argument: (_) @import)",
-        import_span=_rust_use_span,
+        imports={"use_declaration": _rust_use},
         attributes=frozenset({"attribute_item"}),
     ),
     "java": CodeLanguage(
@@ -370,22 +430,21 @@ LANGUAGES: dict[str, CodeLanguage] = {
         },
         transparent=_ERROR | {"enum_body_declarations"},
         comments=frozenset({"line_comment", "block_comment"}),
-        import_query="(import_declaration) @import",
-        import_span=_java_import_span,
+        imports={"import_declaration": _java_import},
     ),
     "c": CodeLanguage(
         grammar="c",
         definitions=_C_DEFINITIONS,
         transparent=_ERROR | _C_TRANSPARENT | {"declaration_list"},
         comments=frozenset({"comment"}),
-        import_query=_C_IMPORTS,
+        imports=_C_IMPORTS,
     ),
     "cpp": CodeLanguage(
         grammar="cpp",
         definitions=_CPP_DEFINITIONS,
         transparent=_ERROR | _C_TRANSPARENT | {"declaration_list", "template_declaration"},
         comments=frozenset({"comment"}),
-        import_query=_C_IMPORTS,
+        imports=_C_IMPORTS,
         wrappers=frozenset({"template_declaration"}),
     ),
     "lua": CodeLanguage(
@@ -393,19 +452,13 @@ LANGUAGES: dict[str, CodeLanguage] = {
         definitions={"function_declaration": Definition("function", _lua_function_name)},
         transparent=_ERROR,
         comments=frozenset({"comment"}),
-        import_query="""
-        ((function_call name: (identifier) @function arguments: (arguments . (string content: (_) @import)))
-         (#eq? @function "require"))
-        """,
+        imports={"function_call": _lua_require},
     ),
     "bash": CodeLanguage(
         grammar="bash",
         definitions={"function_definition": Definition("function")},
         transparent=_ERROR,
         comments=frozenset({"comment"}),
-        import_query="""
-        ((command name: (command_name) @command . argument: (_) @import) (#match? @command "^(source|\\\\.)$"))
-        """,
-        import_span=_shell_source_span,
+        imports={"command": _shell_source},
     ),
 }

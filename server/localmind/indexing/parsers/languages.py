@@ -47,7 +47,7 @@ def path_of(rel_path: str) -> PurePosixPath:
 
 
 def language_for(rel_path: str) -> str:
-    """ "python", "typescript", "markdown", "rst", "pdf", ...; "text" for every name not recognised."""
+    """The language name: python, typescript, markdown, rst, pdf, ...; text for every name not recognised."""
     name = path_of(rel_path).name.lower()
     if name.endswith(_RST_TEXT_SUFFIX):
         return "rst"

@@ -168,7 +168,7 @@ def _prose_tags(prose: str) -> list[str]:
 
 
 def markdown_kind(rel_path: str) -> DocumentKind:
-    """ "docs" for files in a docs/ or doc/ folder and for README and CHANGELOG files; "notes" otherwise."""
+    """The kind "docs" for files in a docs/ or doc/ folder and for README and CHANGELOG files, else "notes"."""
     path = path_of(rel_path)
     in_docs_folder = any(part.lower() in _DOCS_FOLDERS for part in path.parent.parts)
     return "docs" if in_docs_folder or path.name.lower().startswith(_DOCS_NAME_PREFIXES) else "notes"
