@@ -15,7 +15,8 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
-SCIFACT_DIR = Path(os.environ.get("LOCALMIND_SCIFACT", "/work/shared/data/scifact"))
+# shared/ sits beside the project root (see shared/README.md); LOCALMIND_SCIFACT overrides it.
+SCIFACT_DIR = Path(os.environ.get("LOCALMIND_SCIFACT", BENCH_DIR.parents[1] / "shared" / "data" / "scifact"))
 REFERENCE_VENV = Path(os.environ.get("LOCALMIND_BENCH_VENV", Path.home() / ".cache" / "localmind-bench" / "venv"))
 REFERENCE_PYTHON = REFERENCE_VENV / "bin" / "python"
 ST_WORKER = BENCH_DIR / "st_worker.py"
