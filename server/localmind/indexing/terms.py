@@ -51,6 +51,8 @@ def lexical_text(context: str, text: str) -> str:
 def query_terms(query: str) -> list[str]:
     """The words of a query plus their camelCase parts, lower-cased and each once, without stop words
     (unless the query holds nothing else)."""
-    words = list(dict.fromkeys([*(w.lower() for w in re.findall(r"\w+", query)), *expansions(query)]))
+    # Split as SQLite's unicode61 tokenizer does: letters and digits only, so `parse_config` gives
+    # `parse` and `config`, the terms the index holds.
+    words = list(dict.fromkeys([*(w.lower() for w in re.findall(r"[^\W_]+", query)), *expansions(query)]))
     content = [w for w in words if w not in STOPWORDS]
     return content or words

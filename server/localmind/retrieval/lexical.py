@@ -12,19 +12,39 @@ from localmind.indexing.terms import query_terms
 from localmind.stores.sqlite_store import SqliteStore
 
 _MAX_TERMS = 64
+# A term found in more than this share of all chunks has an inverse document frequency near zero: it
+# barely moves BM25's ranking, yet reading its long posting list is most of a query's cost.
+_COMMON_SHARE = 0.2
+# Below this many chunks every query is fast, so every term is kept.
+_PRUNE_FROM_CHUNKS = 10_000
 
 
-def fts_expression(query: str) -> str | None:
+def fts_expression(query: str, terms: list[str] | None = None) -> str | None:
     """'"term" OR "term" …' from the words of a query; None when it has no words."""
-    terms = query_terms(query)[:_MAX_TERMS]
+    terms = (query_terms(query) if terms is None else terms)[:_MAX_TERMS]
     if not terms:
         return None
     return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
 
+def informative_terms(store: SqliteStore, terms: list[str]) -> list[str]:
+    """The terms that some chunk holds, without the very common ones in a large index (unless nothing
+    else is left)."""
+    total = int(store.query("SELECT COUNT(*) FROM chunks")[0][0])  # type: ignore[call-overload]
+    if total < _PRUNE_FROM_CHUNKS:
+        return terms
+    rows = store.query(
+        "SELECT term, doc FROM chunks_fts_vocab WHERE term IN (SELECT value FROM json_each(?))", (json.dumps(terms),)
+    )
+    frequency = {str(term): int(doc) for term, doc in rows}  # type: ignore[call-overload]
+    present = [t for t in terms if t in frequency]
+    informative = [t for t in present if frequency[t] <= _COMMON_SHARE * total]
+    return informative or present
+
+
 def bm25_search(store: SqliteStore, query: str, limit: int, allowed_files: set[str] | None) -> list[str]:
     """Chunk ids, best BM25 first."""
-    expression = fts_expression(query)
+    expression = fts_expression(query, informative_terms(store, query_terms(query)))
     if expression is None:
         return []
     if allowed_files is None:

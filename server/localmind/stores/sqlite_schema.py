@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_file ON chunks (file_id, ordinal);
 CREATE INDEX IF NOT EXISTS chunks_section ON chunks (section_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (text, tokenize = 'unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts_vocab USING fts5vocab (chunks_fts, 'row');
 CREATE TABLE IF NOT EXISTS vectors (
     chunk_id TEXT PRIMARY KEY, file_id TEXT NOT NULL, model_id TEXT NOT NULL, vector BLOB NOT NULL
 );
