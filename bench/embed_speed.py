@@ -15,6 +15,7 @@ import argparse
 import os
 import re
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -292,6 +293,8 @@ def main() -> None:
     parser.add_argument("--rss-child", choices=["fp32", "int8"], help=argparse.SUPPRESS)
     parser.add_argument("--texts", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # A plain SIGTERM would skip the finally blocks that stop the sentence-transformers worker.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.rss_child:
         rss_child(args.rss_child, args.texts)
         return

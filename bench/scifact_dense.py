@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import subprocess
 import sys
@@ -95,15 +96,16 @@ def embed_local(variant: str, docs: list[str], queries: list[str]) -> tuple[np.n
     return embedder.embed_documents(docs), np.stack([embedder.embed_query(q) for q in queries])
 
 
-def embed_st(docs: list[str], queries: list[str], workdir: Path) -> tuple[np.ndarray, np.ndarray]:
+def embed_st(docs: list[str], queries: list[str], workdir: Path) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Document and query vectors from st_worker.py, and the worker's report (torch and ST versions)."""
     vectors = []
     for name, texts in (("docs", docs), ("queries", queries)):
         out = workdir / f"st-{name}.npy"
         texts_path = write_texts(texts, workdir / f"{name}.jsonl")
         command = st_command("embed", "--texts", str(texts_path), "--out", str(out), "--batch-size", str(BATCH_SIZE))
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+        report = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
         vectors.append(np.load(out))
-    return vectors[0], vectors[1]
+    return vectors[0], vectors[1], report
 
 
 def rank(doc_vectors: np.ndarray, query_vectors: np.ndarray, doc_ids: list[str], k: int) -> list[list[str]]:
@@ -140,11 +142,13 @@ def main() -> None:
 
     vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     seconds: dict[str, float] = {}
+    reference: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="localmind-scifact-") as tmp:
         for engine in ENGINES:
             started = time.perf_counter()
             if engine == "st":
-                vectors[engine] = embed_st(doc_texts, query_texts, Path(tmp))
+                doc_vectors, query_vectors, reference = embed_st(doc_texts, query_texts, Path(tmp))
+                vectors[engine] = (doc_vectors, query_vectors)
             else:
                 vectors[engine] = embed_local(engine, doc_texts, query_texts)
             seconds[engine] = time.perf_counter() - started
@@ -157,7 +161,7 @@ def main() -> None:
     print_report(scores, agree, gap, passed)
 
     results: dict[str, Any] = {
-        "machine": machine(),
+        "machine": machine() | {k: reference[k] for k in ("torch", "sentence_transformers", "threads")},
         "limit": args.limit,
         "documents": len(doc_texts),
         "queries": len(query_texts),

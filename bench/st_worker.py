@@ -61,10 +61,17 @@ def time_encode(model: SentenceTransformer, texts_path: str, batch_size: int, re
     return {"texts": len(texts), "batch_size": batch_size, "seconds": seconds, "chunks_per_s": best}
 
 
+def versions() -> dict[str, object]:
+    return {
+        "torch": torch.__version__,
+        "sentence_transformers": sentence_transformers.__version__,
+        "threads": torch.get_num_threads(),
+    }
+
+
 def serve(model: SentenceTransformer) -> None:
     """Answer timing requests until stdin closes, so a bench can interleave this model with its own."""
-    versions = {"torch": torch.__version__, "sentence_transformers": sentence_transformers.__version__}
-    print(json.dumps({"ready": True, "threads": torch.get_num_threads(), **versions}), flush=True)
+    print(json.dumps({"ready": True, **versions()}), flush=True)
     for line in sys.stdin:
         if line.strip():
             request = json.loads(line)
@@ -95,7 +102,7 @@ def main() -> None:
         vectors = embed(model, read_texts(args.texts), args.batch_size)
         if args.out is not None:
             np.save(args.out, vectors)
-        print(json.dumps({"texts": len(vectors), "out": str(args.out) if args.out else None}))
+        print(json.dumps({"texts": len(vectors), "out": str(args.out) if args.out else None, **versions()}))
 
 
 if __name__ == "__main__":

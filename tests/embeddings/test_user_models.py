@@ -109,3 +109,10 @@ def test_an_unknown_model_name_lists_the_known_ones() -> None:
 
 def test_the_shared_embedder_is_one_per_process(fp32: OnnxEmbedder, model_cache: Path) -> None:
     assert load_embedder(EmbeddingsSettings(variant="fp32", cache_dir=model_cache)) is fp32
+
+
+def test_embedders_differing_only_in_batch_size_share_one_session(fp32: OnnxEmbedder, model_cache: Path) -> None:
+    other = load_embedder(EmbeddingsSettings(variant="fp32", cache_dir=model_cache, batch_size=64))
+    assert other is not fp32 and other.batch_size == 64 and fp32.batch_size == 16
+    assert other._session is fp32._session
+    np.testing.assert_allclose(other.embed_documents(["shared"]), fp32.embed_documents(["shared"]), atol=1e-6)

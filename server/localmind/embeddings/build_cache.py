@@ -132,9 +132,10 @@ def _quantize(fp32_path: Path, int8_path: Path) -> None:
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    # The quantiser logs every tensor it skips at INFO on the root logger; that is noise for users.
+    # The quantiser logs every tensor it skips, and a pre-processing hint, on the root logger; to a user
+    # building the model both are noise.
     previous = logging.root.manager.disable
-    logging.disable(logging.INFO)
+    logging.disable(logging.WARNING)
     try:
         quantize_dynamic(
             str(fp32_path),

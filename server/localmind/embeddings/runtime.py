@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Sequence
@@ -139,9 +140,15 @@ _sessions: dict[tuple[object, ...], OnnxEmbedder] = {}
 
 
 def shared_embedder(files: ModelFiles, settings: EmbeddingsSettings) -> OnnxEmbedder:
-    """One embedder (and so one ONNX Runtime session) per model, variant and runtime setting in a process."""
-    key = (files.folder, settings.device, settings.intra_op_threads, settings.batch_size)
+    """One ONNX Runtime session per model, device and thread count in a process. Callers that differ
+    only in batch size get a shallow copy that shares the session and the tokenizer."""
+    key = (files.folder, settings.device, settings.intra_op_threads)
     with _sessions_lock:
         if key not in _sessions:
             _sessions[key] = OnnxEmbedder(files, settings)
-        return _sessions[key]
+        shared = _sessions[key]
+    if shared.batch_size == settings.batch_size:
+        return shared
+    variant = copy.copy(shared)
+    variant.batch_size = settings.batch_size
+    return variant
