@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,22 +78,22 @@ def test_without_permission_to_build_a_missing_model_is_a_clear_error(spec: Mode
         ensure_built(spec, "int8", tmp_path, allow_build=False)
 
 
-def _build_in_child(cache: str, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    spec = load_catalog().get("all-MiniLM-L6-v2")
-    results.put(ensure_built(spec, "int8", Path(cache)).built)
+BUILD_IN_CHILD = """
+import sys
+from pathlib import Path
+from localmind.embeddings.build_cache import ensure_built
+from localmind.embeddings.manifest import load_catalog
+spec = load_catalog().get("all-MiniLM-L6-v2")
+print(ensure_built(spec, "int8", Path(sys.argv[1])).built)
+"""
 
 
 def test_two_processes_building_at_once_build_once(tmp_path: Path) -> None:
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    children = [context.Process(target=_build_in_child, args=(str(tmp_path), results)) for _ in range(2)]
-    for child in children:
-        child.start()
-    for child in children:
-        child.join(timeout=300)
-        assert child.exitcode == 0
-    outcomes = sorted(results.get(timeout=5) for _ in children)
-    assert outcomes == [False, True], "exactly one process built; the other waited and reused it"
+    command = [sys.executable, "-c", BUILD_IN_CHILD, str(tmp_path)]
+    children = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outcomes = sorted(child.communicate(timeout=300)[0].strip() for child in children)
+    assert all(child.returncode == 0 for child in children)
+    assert outcomes == ["False", "True"], "exactly one process built; the other waited and reused it"
     folder = build_folder(load_catalog().get("all-MiniLM-L6-v2"), "int8", tmp_path)
     assert problems_in(folder) == []
 

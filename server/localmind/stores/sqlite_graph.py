@@ -54,14 +54,6 @@ class SqliteGraph:
             chunks,
         )
 
-    def section_neighbours(self, chunks: Iterable[str]) -> Pairs:
-        """Seed chunk → IN_SECTION → the other chunks of the same section."""
-        return self._pairs(
-            "SELECT a.id, b.id FROM chunks a JOIN chunks b ON b.section_id = a.section_id AND b.id != a.id "
-            f"WHERE a.id IN (SELECT value FROM json_each(?)) AND a.section_id IS NOT NULL LIMIT {_FAN_OUT * 10}",
-            chunks,
-        )
-
     def definitions_named(self, names: Iterable[str]) -> Pairs:
         """A name from the query → the chunks defining a symbol of that name (exact or qualified)."""
         return self._pairs(
