@@ -283,3 +283,13 @@ def test_a_store_from_an_older_local_mind_is_rebuilt(workspace_dir: Path, run_in
     reopened.close()
     report, _ = run_index(workspace_dir)
     assert report.files_indexed == len(INDEXED)
+
+
+def test_a_reader_opens_the_store_while_a_writer_holds_it(workspace_dir: Path, run_index) -> None:
+    _, workspace = run_index(workspace_dir)
+    writer = SqliteStore(workspace.store_path)
+    with writer.transaction():
+        reader = SqliteStore(workspace.store_path)  # Would wait out the busy timeout if opening wrote.
+        assert reader.query("SELECT COUNT(*) FROM files") == [(len(INDEXED),)]
+        reader.close()
+    writer.close()

@@ -55,6 +55,8 @@ class SqliteStore:
                 f"the index at {self.path} was written by a newer Local Mind (schema {found}, this one reads "
                 f"{SCHEMA_VERSION}); upgrade localmind, or delete that folder to rebuild the index"
             )
+        if found == SCHEMA_VERSION:  # Opening a current store writes nothing, so readers never wait on a writer.
+            return
         if found is not None and found < SCHEMA_VERSION:
             log.warning("the index at %s has schema %s; rebuilding it from the files", self.path, found)
             self._drop_everything()
