@@ -127,7 +127,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _watch(indexer: Any, as_json: bool) -> None:
+def _watch(indexer: Indexer, as_json: bool) -> None:
     """Re-index after each burst of changes. The first yield comes once the watcher is listening (or a
     second later), and one pass then catches whatever changed between the first run and that moment."""
     import watchfiles
@@ -145,7 +145,7 @@ def _watch(indexer: Any, as_json: bool) -> None:
                 _print_report(report, as_json)
 
 
-def _print_report(report: Any, as_json: bool) -> None:
+def _print_report(report: IndexReport, as_json: bool) -> None:
     rate = report.chunks_embedded / report.embed_seconds if report.embed_seconds else 0.0
     summary = {
         "files_seen": report.files_seen,
@@ -173,7 +173,7 @@ def _print_report(report: Any, as_json: bool) -> None:
 
 
 @contextmanager
-def _progress_reporter() -> Iterator[Callable[[Any], None]]:
+def _progress_reporter() -> Iterator[Callable[[IndexProgress], None]]:
     """A live bar on a terminal; plain lines (at most one every two seconds) otherwise."""
     if err.is_terminal:
         columns = (*Progress.get_default_columns(), TextColumn("{task.fields[chunks]} chunks"))
@@ -183,7 +183,7 @@ def _progress_reporter() -> Iterator[Callable[[Any], None]]:
         return
     last = [0.0]
 
-    def line(p: Any) -> None:
+    def line(p: IndexProgress) -> None:
         if p.elapsed - last[0] >= 2.0 or p.files_done == p.files_total:
             last[0] = p.elapsed
             eta = p.elapsed / p.files_done * (p.files_total - p.files_done) if p.files_done else 0.0
@@ -217,7 +217,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _search_batch(searcher: Any, path: Path, flags: dict[str, Any]) -> None:
+def _search_batch(searcher: Searcher, path: Path, flags: dict[str, Any]) -> None:
     """One JSON line out per {"_id", "text"} line in, in the same order."""
     from localmind.retrieval import parse_query
 
@@ -234,7 +234,7 @@ def _search_batch(searcher: Any, path: Path, flags: dict[str, Any]) -> None:
             sys.stdout.write(json.dumps({"_id": item.get("_id"), "results": hits}, ensure_ascii=False) + "\n")
 
 
-def _print_hits(hits: list[Any], as_json: bool) -> None:
+def _print_hits(hits: list[SearchHit], as_json: bool) -> None:
     if as_json:
         _print_json([hit.to_json() for hit in hits])
         return
@@ -309,6 +309,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 if TYPE_CHECKING:
+    from localmind.indexing.pipeline import Indexer, IndexReport
+    from localmind.indexing.pipeline import Progress as IndexProgress
+    from localmind.retrieval import Searcher, SearchHit
+
     Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 

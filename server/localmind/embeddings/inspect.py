@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from importlib import metadata
 from pathlib import Path
@@ -148,7 +148,3 @@ def _text_of(line: str, number: int, path: Path) -> str:
         raise EmbeddingInputError(f'{path}:{number}: expected an object with a string "text"')
     text: str = item["text"]
     return text
-
-
-def as_dicts(checks: list[Check]) -> list[dict[str, object]]:
-    return [asdict(check) for check in checks]

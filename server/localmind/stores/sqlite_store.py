@@ -151,9 +151,6 @@ class SqliteStore:
         )
         return {rel: FileState(*rest) for rel, *rest in rows}
 
-    def roots(self) -> list[str]:
-        return [row[0] for row in self._db.execute("SELECT DISTINCT root FROM files")]
-
     def cached_vectors(self, model_id: str, hashes: list[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         for start in range(0, len(hashes), 500):
