@@ -12,7 +12,7 @@ from localmind.embeddings import OnnxEmbedder
 from localmind.indexing.pipeline import Indexer
 from localmind.indexing.terms import camel_parts, expansions, query_terms
 from localmind.indexing.workspace import open_workspace
-from localmind.retrieval import QueryError, Searcher, parse_query
+from localmind.retrieval import QueryError, Searcher, lexical, parse_query
 from localmind.retrieval.lexical import fts_expression
 
 
@@ -166,3 +166,19 @@ def test_a_new_file_is_found_after_a_reindex_without_reopening(
     (fixture_root / "notes" / "zebra.md").unlink()
     Indexer(open_workspace([fixture_root], indexing_settings), indexing_settings, fp32).run()
     assert "notes/zebra.md" not in top_paths(searcher, "animals with stripes", signals=("dense",))
+
+
+def test_a_large_index_keeps_the_rarest_terms_within_the_postings_budget(
+    searcher: Searcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lexical, "_PRUNE_FROM_CHUNKS", 0)
+    store = searcher.store
+    total = int(store.query("SELECT COUNT(*) FROM chunks")[0][0])  # type: ignore[call-overload]
+    frequency = {str(t): int(d) for t, d in store.query("SELECT term, doc FROM chunks_fts_vocab")}  # type: ignore[call-overload]
+    common = max(frequency, key=frequency.__getitem__)
+    rare = min(frequency, key=frequency.__getitem__)
+    assert frequency[common] > lexical._POSTINGS_BUDGET * total - frequency[rare]
+    assert lexical.informative_terms(store, [common, rare, "nosuchwordanywhere"]) == [rare]
+    assert lexical.informative_terms(store, [common]) == [common], "one term is always kept"
+    monkeypatch.setattr(lexical, "_PRUNE_FROM_CHUNKS", 10**9)
+    assert lexical.informative_terms(store, [common, rare]) == [common, rare], "a small index keeps every term"

@@ -96,6 +96,9 @@ def _open_session(files: ModelFiles, settings: EmbeddingsSettings) -> tuple[ort.
     options = ort.SessionOptions()
     options.intra_op_num_threads = settings.intra_op_threads
     options.inter_op_num_threads = 1
+    # Idle ONNX Runtime threads sleep instead of spinning, so they leave the cores to the BM25 query that
+    # runs beside the query embedding (and to the editor).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # Errors only: ORT's warnings go to stderr and mean nothing to users.
     choice = choose_providers(settings.device)

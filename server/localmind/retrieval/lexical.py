@@ -12,9 +12,11 @@ from localmind.indexing.terms import query_terms
 from localmind.stores.sqlite_store import SqliteStore
 
 _MAX_TERMS = 64
-# A term found in more than this share of all chunks has an inverse document frequency near zero: it
-# barely moves BM25's ranking, yet reading its long posting list is most of a query's cost.
-_COMMON_SHARE = 0.2
+# On a large index, the terms kept are the rarest ones whose posting lists together hold at most this
+# share of all chunks. FTS5 scores every chunk that matches any term, so the common terms (whose low
+# inverse document frequency barely moves the ranking) cost most of a query's time. Forced on for
+# SciFact train, this rule cost BM25 0.001 nDCG@10 (0.835 → 0.834); a budget of 0.2 cost 0.007.
+_POSTINGS_BUDGET = 0.5
 # Below this many chunks every query is fast, so every term is kept.
 _PRUNE_FROM_CHUNKS = 10_000
 
@@ -28,8 +30,8 @@ def fts_expression(query: str, terms: list[str] | None = None) -> str | None:
 
 
 def informative_terms(store: SqliteStore, terms: list[str]) -> list[str]:
-    """The terms that some chunk holds, without the very common ones in a large index (unless nothing
-    else is left)."""
+    """On a large index, the rarest terms that some chunk holds, within the postings budget (always at
+    least one); on a small one, every term."""
     total = int(store.query("SELECT COUNT(*) FROM chunks")[0][0])  # type: ignore[call-overload]
     if total < _PRUNE_FROM_CHUNKS:
         return terms
@@ -37,9 +39,14 @@ def informative_terms(store: SqliteStore, terms: list[str]) -> list[str]:
         "SELECT term, doc FROM chunks_fts_vocab WHERE term IN (SELECT value FROM json_each(?))", (json.dumps(terms),)
     )
     frequency = {str(term): int(doc) for term, doc in rows}  # type: ignore[call-overload]
-    present = [t for t in terms if t in frequency]
-    informative = [t for t in present if frequency[t] <= _COMMON_SHARE * total]
-    return informative or present
+    kept: set[str] = set()
+    postings = 0
+    for term in sorted(frequency, key=frequency.__getitem__):
+        if kept and postings + frequency[term] > _POSTINGS_BUDGET * total:
+            break
+        kept.add(term)
+        postings += frequency[term]
+    return [term for term in terms if term in kept]
 
 
 def bm25_search(store: SqliteStore, query: str, limit: int, allowed_files: set[str] | None) -> list[str]:
@@ -47,15 +54,19 @@ def bm25_search(store: SqliteStore, query: str, limit: int, allowed_files: set[s
     expression = fts_expression(query, informative_terms(store, query_terms(query)))
     if expression is None:
         return []
+    # The top rows are found before the join, which is much faster than sorting every match. Ordering by
+    # bm25() rather than by FTS5's `rank` column gives the same order in about two thirds of the time.
     if allowed_files is None:
-        # FTS5 finds the top rows by rank before the join, which is much faster than sorting every match.
         sql = (
-            "SELECT c.id FROM (SELECT rowid, rank FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?) AS m "
-            "JOIN chunks c ON c.rid = m.rowid ORDER BY m.rank"
+            "SELECT c.id FROM (SELECT rowid, bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ? "
+            "ORDER BY score LIMIT ?) AS m JOIN chunks c ON c.rid = m.rowid ORDER BY m.score"
         )
         return [str(row[0]) for row in store.query(sql, (expression, limit))]
+    # The unary + keeps the rowid test away from FTS5, which would otherwise run the whole MATCH once per
+    # allowed row; as a plain filter it is three times faster than joining every match to its file.
     sql = (
-        "SELECT c.id FROM chunks_fts JOIN chunks c ON c.rid = chunks_fts.rowid WHERE chunks_fts MATCH ? "
-        "AND c.file_id IN (SELECT value FROM json_each(?)) ORDER BY rank LIMIT ?"
+        "SELECT c.id FROM (SELECT rowid, bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ? "
+        "AND +rowid IN (SELECT rid FROM chunks WHERE file_id IN (SELECT value FROM json_each(?))) "
+        "ORDER BY score LIMIT ?) AS m JOIN chunks c ON c.rid = m.rowid ORDER BY m.score"
     )
     return [str(row[0]) for row in store.query(sql, (expression, json.dumps(sorted(allowed_files)), limit))]

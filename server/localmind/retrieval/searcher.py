@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,11 @@ class _FileRow:
 
 
 class Searcher:
-    """Reads one workspace store. Not shared across threads: open one per thread."""
+    """Reads one workspace store. Not shared across threads: open one per thread.
+
+    BM25 runs on a thread of its own, with its own connection, while the query is embedded and the
+    vectors are scanned: SQLite, ONNX Runtime and numpy all release the GIL, so the two overlap.
+    """
 
     def __init__(self, store_path: Path, embedder: OnnxEmbedder, settings: RetrievalSettings) -> None:
         self.store = SqliteStore(store_path)
@@ -45,6 +50,8 @@ class Searcher:
         self.graph = SqliteGraph(self.store)
         self._files: tuple[int, list[_FileRow]] = (-1, [])
         self._lock = threading.Lock()
+        self._lexical_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localmind-bm25")
+        self._lexical_store: SqliteStore | None = None  # Opened and used only on the pool's thread.
         indexed_with = self.store.meta("model_id")
         if indexed_with and indexed_with != embedder.model_id:
             log.warning(
@@ -54,7 +61,19 @@ class Searcher:
             )
 
     def close(self) -> None:
+        self._lexical_pool.submit(self._close_lexical_store).result()
+        self._lexical_pool.shutdown()
         self.store.close()
+
+    def _close_lexical_store(self) -> None:
+        if self._lexical_store is not None:
+            self._lexical_store.close()
+            self._lexical_store = None
+
+    def _lexical(self, text: str, depth: int, allowed: set[str] | None) -> list[str]:
+        if self._lexical_store is None:
+            self._lexical_store = SqliteStore(self.store.path)
+        return bm25_search(self._lexical_store, text, depth, allowed)
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         if not query.query.strip():
@@ -67,11 +86,14 @@ class Searcher:
         """Each requested signal's ranked chunk ids, before fusion."""
         depth = max(self.settings.candidates, query.k or 0)
         rankings: dict[str, list[str]] = {}
+        lexical = None
+        if "lexical" in query.signals:
+            lexical = self._lexical_pool.submit(self._lexical, query.query, depth, allowed)
         if "dense" in query.signals:
             vector = self.embedder.embed_query(query.query)
             rankings["dense"] = [chunk for chunk, _ in self.vectors.search(vector, depth, allowed)]
-        if "lexical" in query.signals:
-            rankings["lexical"] = bm25_search(self.store, query.query, depth, allowed)
+        if lexical is not None:
+            rankings["lexical"] = lexical.result()
         if "graph" in query.signals:
             rankings["graph"] = self._graph(query, rankings, allowed)[:depth]
         return rankings

@@ -1,0 +1,57 @@
+"""The embedded exact vector index against a brute-force ranking, with and without a file filter."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from localmind.stores.embedded_vectors import EmbeddedVectorIndex
+from localmind.stores.records import ChunkRecord, FileRecord, FileUpdate
+from localmind.stores.sqlite_store import SqliteStore
+
+DIMENSIONS = 8
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteStore:
+    store = SqliteStore(tmp_path / "index.sqlite3")
+    rng = np.random.default_rng(7)
+    for f in range(6):
+        vectors = rng.standard_normal((5, DIMENSIONS)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        chunks = [
+            ChunkRecord(f"c{f}-{n}", f"f{f}", n, f"text {f} {n}", f"h{f}{n}", (n, 0, n, 4), (), None, None, 3, None)
+            for n in range(5)
+        ]
+        record = FileRecord(f"f{f}", "/r", f"file{f}.txt", "docs", "text", None, 1, 0, f"h{f}")
+        store.write_file(FileUpdate(record, chunks, vectors, "m"))
+    return store
+
+
+def brute_force(store: SqliteStore, query: np.ndarray, allowed: set[str] | None) -> list[str]:
+    rows = store.query("SELECT chunk_id, file_id, vector FROM vectors")
+    scored = [
+        (float(np.frombuffer(blob, dtype=np.float32) @ query), str(chunk))  # type: ignore[arg-type]
+        for chunk, file, blob in rows
+        if allowed is None or file in allowed
+    ]
+    return [chunk for _, chunk in sorted(scored, reverse=True)]
+
+
+@pytest.mark.parametrize("allowed", [None, {"f1", "f4"}, {"f5"}, set()])
+def test_search_matches_brute_force(store: SqliteStore, allowed: set[str] | None) -> None:
+    index = EmbeddedVectorIndex(store, "m", DIMENSIONS)
+    query = np.random.default_rng(1).standard_normal(DIMENSIONS).astype(np.float32)
+    for k in (1, 4, 100):
+        found = index.search(query, k, allowed)
+        assert [chunk for chunk, _ in found] == brute_force(store, query, allowed)[:k]
+        assert all(a >= b for (_, a), (_, b) in itertools.pairwise(found))
+
+
+def test_other_models_and_k_zero_find_nothing(store: SqliteStore) -> None:
+    query = np.ones(DIMENSIONS, dtype=np.float32)
+    assert EmbeddedVectorIndex(store, "other-model", DIMENSIONS).search(query, 5) == []
+    assert EmbeddedVectorIndex(store, "m", DIMENSIONS).search(query, 0) == []
