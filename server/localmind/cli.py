@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -268,6 +269,39 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+TOKEN_ENV = "LOCALMIND_LSP_TOKEN"
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from localmind.lsp.transport import serve_stdio, serve_tcp
+
+    if not args.tcp:
+        serve_stdio()
+        return 0
+    token = _tcp_token(args.token_file)
+    if not 0 < args.port < 65536:
+        raise LocalMindError(f"--port must be between 1 and 65535 (got {args.port})")
+    serve_tcp(args.port, token)
+    return 0
+
+
+def _tcp_token(token_file: Path | None) -> str:
+    """The token a TCP client must send, from --token-file or the environment; never empty."""
+    if token_file is not None:
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise LocalMindError(f"cannot read --token-file {token_file}: {exc.strerror}") from None
+    else:
+        token = os.environ.get(TOKEN_ENV, "").strip()
+    if len(token) < 16:
+        raise LocalMindError(
+            f"TCP mode needs a token of at least 16 characters in --token-file or ${TOKEN_ENV} "
+            "(for example: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return token
+
+
 def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     from localmind.embeddings.inspect import doctor_report
 
@@ -303,6 +337,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_models(commands)
     _add_embed(commands)
     _add_index(commands)
+    _add_serve(commands)
     doctor = _command(commands, "doctor", cmd_doctor, "check the model and execution provider, and say how to fix")
     doctor.add_argument("--json", action="store_true")
     return parser
@@ -353,6 +388,14 @@ def _add_index(commands: Subcommands) -> None:
     status = _command(commands, "status", cmd_status, "show what the index of a workspace holds")
     status.add_argument("path", nargs="?", type=Path, help="a folder of the workspace (default: here)")
     status.add_argument("--json", action="store_true")
+
+
+def _add_serve(commands: Subcommands) -> None:
+    serve = _command(commands, "serve", cmd_serve, "run the language server (stdio unless --tcp)")
+    serve.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default)")
+    serve.add_argument("--tcp", action="store_true", help="listen on 127.0.0.1 instead; a token is required")
+    serve.add_argument("--port", type=int, default=2087, help="the TCP port (default 2087)")
+    serve.add_argument("--token-file", type=Path, help=f"a file holding the TCP token (else ${TOKEN_ENV})")
 
 
 def _add_embed(commands: Subcommands) -> None:

@@ -20,7 +20,7 @@ from filelock import FileLock, Timeout
 
 from localmind.config import IndexingSettings
 from localmind.embeddings import OnnxEmbedder
-from localmind.errors import ConfigError
+from localmind.errors import ConfigError, LocalMindError
 from localmind.indexing import ids
 from localmind.indexing.chunker import chunk_document
 from localmind.indexing.decode import BinaryFile, decode
@@ -61,6 +61,10 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+class IndexCancelled(LocalMindError):
+    """Raised by a progress callback to stop a run; the files written so far stay, whole."""
 
 
 @dataclass
@@ -120,6 +124,9 @@ class Indexer:
             for root in self.workspace.roots:
                 self._index_root(store, root, report, started)
             status = "done"
+        except IndexCancelled:
+            status = "cancelled"
+            raise
         finally:
             report.seconds = time.perf_counter() - started
             store.finish_run(run_id, status, report.files_indexed, report.files_deleted, report.chunks_embedded)
@@ -131,6 +138,7 @@ class Indexer:
         report.files_seen += len(files)
         changed = [f for f in files if not _unchanged(f, known.get(f.rel_path), self.embedder.model_id)]
         report.files_unchanged += len(files) - len(changed)
+        self.progress(Progress(0, len(changed), report.chunks_written, time.perf_counter() - started))
         for start in range(0, len(changed), _FILES_PER_BATCH):
             batch = changed[start : start + _FILES_PER_BATCH]
             self._index_batch(store, batch, known, skips, report)

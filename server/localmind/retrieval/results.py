@@ -37,3 +37,16 @@ class SearchHit:
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a file: what definitions, references, citations and card links point at."""
+
+    uri: str
+    path: str
+    root: str
+    range: Range
+
+    def to_json(self) -> dict[str, object]:
+        return asdict(self)

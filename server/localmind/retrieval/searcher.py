@@ -16,7 +16,7 @@ from localmind.embeddings import OnnxEmbedder
 from localmind.retrieval.fusion import Fused, reciprocal_rank_fusion
 from localmind.retrieval.graph import graph_ranking
 from localmind.retrieval.lexical import bm25_search
-from localmind.retrieval.query import SearchQuery
+from localmind.retrieval.query import SearchQuery, parse_query
 from localmind.retrieval.results import Position, Range, SearchHit
 from localmind.retrieval.snippets import make_snippet
 from localmind.stores.embedded_vectors import EmbeddedVectorIndex
@@ -116,6 +116,23 @@ class Searcher:
             "SELECT id, file_id FROM chunks WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(chunks),)
         )
         return {str(chunk): str(file) for chunk, file in rows}
+
+    def related(self, file_id: str, k: int) -> list[SearchHit]:
+        """Passages of other files close to this one: by meaning (the file's mean vector) and by links in
+        either direction, fused by reciprocal rank; one hit per file."""
+        depth = max(self.settings.candidates, k * 4)
+        rankings: dict[str, list[str]] = {}
+        centroid = self.vectors.file_centroid(file_id)
+        if centroid is not None:
+            rankings["dense"] = [chunk for chunk, _ in self.vectors.search(centroid, depth)]
+        rankings["graph"] = self.graph.linked_files_first_chunks(file_id)
+        others = {row.id for row in self._file_rows() if row.id != file_id}
+        fused = reciprocal_rank_fusion(rankings, self._weights(), self.settings.rrf_k)
+        hits: list[SearchHit] = []
+        for hit in self._hits(fused, parse_query(query=""), k * 4, others):
+            if all(hit.uri != kept.uri for kept in hits):
+                hits.append(hit)
+        return hits[:k]
 
     # Filters ----------------------------------------------------------------------------------------
 

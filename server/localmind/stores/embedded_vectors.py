@@ -49,6 +49,16 @@ class EmbeddedVectorIndex:
         scores = self._matrix[rows] @ vector
         return [(str(self.chunk_ids[rows[i]]), float(scores[i])) for i in _top_k(scores, k)]
 
+    def file_centroid(self, file_id: str) -> np.ndarray | None:
+        """The normalised mean of a file's vectors: where the file as a whole sits; None when it has none."""
+        self._refresh()
+        if file_id not in self._file_ids:
+            return None
+        rows = self._matrix[self._file_index == self._file_ids.index(file_id)]
+        mean = rows.mean(axis=0)
+        norm = float(np.linalg.norm(mean))
+        return mean / norm if norm > 0 else None
+
     def _refresh(self) -> None:
         generation = self._store.generation()
         if generation == self._generation:

@@ -78,3 +78,14 @@ class SqliteGraph:
             f"WHERE lower(t.tag) IN (SELECT lower(value) FROM json_each(?)) LIMIT {_FAN_OUT}",
             tags,
         )
+
+    def linked_files_first_chunks(self, file_id: str) -> list[str]:
+        """The first chunk of every file this file links to or is linked from (LINKS_TO both ways)."""
+        rows = self._store.query(
+            "SELECT c.id FROM edges e JOIN chunks c ON c.file_id = e.dst AND c.ordinal = 0 "
+            "WHERE e.kind = 'LINKS_TO' AND e.src = ?1 "
+            "UNION SELECT c.id FROM edges e JOIN chunks c ON c.file_id = e.src AND c.ordinal = 0 "
+            "WHERE e.kind = 'LINKS_TO' AND e.dst = ?1",
+            (file_id,),
+        )
+        return [str(row[0]) for row in rows][:_FAN_OUT]

@@ -1,0 +1,48 @@
+"""Domain results → lsprotocol types. Domain ranges count Python characters; clients count UTF-16
+code units (the LSP default), so every outgoing range passes through the workspace's position codec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lsprotocol import types
+from pygls.workspace import Workspace
+
+from localmind.retrieval.results import Location, Range, SearchHit
+
+
+def lsp_range(value: Range) -> types.Range:
+    return types.Range(
+        start=types.Position(line=value.start.line, character=value.start.character),
+        end=types.Position(line=value.end.line, character=value.end.character),
+    )
+
+
+def client_range(workspace: Workspace, uri: str, value: Range) -> types.Range:
+    """The range in the client's position encoding, using the file's text when it is open or readable."""
+    server_range = lsp_range(value)
+    try:
+        lines = workspace.get_text_document(uri).lines
+    except (OSError, ValueError):
+        return server_range
+    if not lines:
+        return server_range
+    return workspace.position_codec.range_to_client_units(lines, server_range)
+
+
+def lsp_location(workspace: Workspace, location: Location) -> types.Location:
+    return types.Location(uri=location.uri, range=client_range(workspace, location.uri, location.range))
+
+
+def hit_json(hit: SearchHit) -> dict[str, Any]:
+    """A search hit as docs/protocol.md describes it: the hit's fields plus an LSP Location."""
+    value = hit.to_json()
+    value["location"] = {"uri": hit.uri, "range": _range_json(hit.range)}
+    return value
+
+
+def _range_json(value: Range) -> dict[str, Any]:
+    return {
+        "start": {"line": value.start.line, "character": value.start.character},
+        "end": {"line": value.end.line, "character": value.end.character},
+    }

@@ -1,0 +1,148 @@
+"""Live indexing: the whole workspace in the background after `initialized`, again after saves, watched
+file changes and file operations. Bursts are coalesced: a change during a run asks for one more run,
+however many changes arrive. Progress goes to the client as work-done progress, which it can cancel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from lsprotocol import types
+
+from localmind.indexing.pipeline import IndexCancelled, IndexReport, Progress
+from localmind.lsp.features.base import Feature
+from localmind.lsp.server import LocalMindServer
+from localmind.lsp.session import Session
+
+log = logging.getLogger(__name__)
+# A save usually comes with others (format on save, save all): wait this long for the rest.
+DEBOUNCE_SECONDS = 0.05
+_ALL_FILES = types.FileOperationRegistrationOptions(
+    filters=[types.FileOperationFilter(pattern=types.FileOperationPattern(glob="**/*"))]
+)
+
+
+class IndexingFeature(Feature):
+    def __init__(self, server: LocalMindServer, session: Session) -> None:
+        super().__init__(server, session)
+        self.after_run: list[Callable[[], None]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+        self._timer: asyncio.TimerHandle | None = None
+        self.runs_finished = 0
+
+    def register(self) -> None:
+        self.feature(types.TEXT_DOCUMENT_DID_SAVE, self.changed)
+        self.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES, self.changed)
+        self.feature(types.WORKSPACE_DID_CREATE_FILES, self.changed, _ALL_FILES)
+        self.feature(types.WORKSPACE_DID_RENAME_FILES, self.changed, _ALL_FILES)
+        self.feature(types.WORKSPACE_DID_DELETE_FILES, self.changed, _ALL_FILES)
+
+    def changed(self, params: Any) -> None:
+        self.schedule()
+
+    def schedule(self, delay: float = DEBOUNCE_SECONDS) -> None:
+        """Ask for an incremental pass soon; repeated calls within the delay, or during a run, make one."""
+        loop = asyncio.get_running_loop()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_later(delay, self._start)
+
+    def _start(self) -> None:
+        self._timer = None
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.ensure_future(self._run_until_caught_up())
+
+    async def _run_until_caught_up(self) -> None:
+        self._again = True
+        while self._again:
+            self._again = False
+            await self._index_once()
+
+    async def _index_once(self) -> None:
+        service = self.session.service
+        if service is None:
+            return
+        progress = await _ProgressReporter.start(self.server)
+        try:
+            report = await asyncio.wrap_future(service.index(progress.threadsafe_report, progress.cancelled))
+            progress.end(_summary(report))
+        except IndexCancelled:
+            progress.end("Indexing cancelled; the files indexed so far are searchable.")
+        except Exception as exc:
+            log.exception("indexing failed")
+            progress.end(f"Indexing failed: {exc}")
+            self.server.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Error, message=f"Local Mind: indexing failed: {exc}")
+            )
+        finally:
+            self.runs_finished += 1
+        for callback in self.after_run:
+            callback()
+
+
+class _ProgressReporter:
+    """Work-done progress for one indexing run; silent when the client does not support it."""
+
+    def __init__(self, server: LocalMindServer, token: str | None) -> None:
+        self.server = server
+        self.token = token
+        self.loop = asyncio.get_running_loop()
+
+    @classmethod
+    async def start(cls, server: LocalMindServer) -> _ProgressReporter:
+        window = server.client_capabilities.window
+        token: str | None = None
+        if window is not None and window.work_done_progress:
+            token = f"localmind-index-{uuid.uuid4()}"
+            try:
+                await asyncio.wait_for(server.work_done_progress.create_async(token), timeout=5)
+            except Exception as exc:  # A client that refuses a progress token still gets indexed.
+                log.info("no progress token (%s)", exc)
+                token = None
+        reporter = cls(server, token)
+        reporter.begin()
+        return reporter
+
+    def begin(self) -> None:
+        if self.token is not None:
+            value = types.WorkDoneProgressBegin(
+                title="Local Mind: indexing", cancellable=True, message="scanning files", percentage=0
+            )
+            self.server.work_done_progress.begin(self.token, value)
+
+    def threadsafe_report(self, event: Progress) -> None:
+        self.loop.call_soon_threadsafe(self._report, event)
+
+    def _report(self, event: Progress) -> None:
+        if self.token is None:
+            return
+        percentage = int(100 * event.files_done / event.files_total) if event.files_total else 100
+        message = f"{event.files_done}/{event.files_total} files, {event.chunks} chunks"
+        self.server.work_done_progress.report(
+            self.token, types.WorkDoneProgressReport(message=message, percentage=min(percentage, 100))
+        )
+
+    def cancelled(self) -> bool:
+        token = self.token
+        future = self.server.work_done_progress.tokens.get(token) if token else None
+        return bool(future is not None and future.cancelled())
+
+    def end(self, message: str) -> None:
+        token, self.token = self.token, None  # Reports still queued after the end are dropped.
+        if token is not None:
+            self.server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
+            self.server.work_done_progress.tokens.pop(token, None)
+
+
+def _summary(report: IndexReport) -> str:
+    return (
+        f"Indexed {report.files_indexed} files ({report.chunks_written} chunks), {report.files_unchanged} "
+        f"unchanged, {report.files_deleted} removed, in {report.seconds:.1f} s"
+    )

@@ -1,0 +1,143 @@
+"""One client's session: its workspace folders, its settings, and the WorkspaceService built from them.
+
+Settings come from `initializationOptions` and from `workspace/configuration` (section `localmind`),
+pulled again on `workspace/didChangeConfiguration`; invalid values fall back to the defaults with a
+message the user sees. A change of folders or of settings builds a new service and re-indexes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument
+
+from localmind.config import Settings, load_settings
+from localmind.errors import ConfigError
+from localmind.lsp.errors import NoWorkspace
+from localmind.lsp.server import LocalMindServer
+from localmind.service import Readers, WorkspaceService
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+SECTION = "localmind"
+# Keys of initializationOptions that are not settings.
+_SESSION_KEYS = ("token",)
+
+
+class Session:
+    def __init__(self, server: LocalMindServer) -> None:
+        self.server = server
+        self.service: WorkspaceService | None = None
+        self.init_options: dict[str, Any] = {}
+        self.editor_settings: dict[str, Any] = {}
+        self.settings_problem: str | None = None
+        self.listeners: list[Callable[[WorkspaceService], None]] = []
+
+    # Settings and folders ---------------------------------------------------------------------------
+
+    def remember_init_options(self, options: Any) -> None:
+        if isinstance(options, dict):
+            settings = options.get(SECTION, options)
+            self.init_options = {k: v for k, v in settings.items() if k not in _SESSION_KEYS}
+
+    async def pull_settings(self) -> None:
+        """Ask the client for the `localmind` section when it can answer; keep the init options otherwise."""
+        capabilities = self.server.client_capabilities.workspace
+        if capabilities is None or not capabilities.configuration:
+            self.editor_settings = dict(self.init_options)
+            return
+        try:
+            answer = await asyncio.wait_for(
+                self.server.workspace_configuration_async(
+                    types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)])
+                ),
+                timeout=5,
+            )
+        except (TimeoutError, Exception) as exc:  # A client that fails this request still gets a server.
+            log.warning("workspace/configuration failed (%s); using initializationOptions", exc)
+            answer = [None]
+        pulled = answer[0] if answer and isinstance(answer[0], dict) else {}
+        self.editor_settings = {**self.init_options, **pulled}
+
+    def roots(self) -> list[Path]:
+        folders = [Path(to_fs_path(f.uri) or "") for f in self.server.workspace.folders.values()]
+        if not folders and self.server.workspace.root_path:
+            folders = [Path(self.server.workspace.root_path)]
+        return [f for f in folders if str(f) and f.is_dir()]
+
+    def resolve_settings(self, roots: list[Path]) -> Settings:
+        """The editor's settings over the files and environment, or those alone when the editor's are invalid."""
+        workspace = roots[0] if roots else None
+        try:
+            settings = load_settings(workspace=workspace, overrides=_settings_only(self.editor_settings))
+            self.settings_problem = None
+            return settings
+        except ConfigError as exc:
+            self.settings_problem = str(exc)
+            self.server.window_show_message(
+                types.ShowMessageParams(
+                    type=types.MessageType.Warning,
+                    message=f"Local Mind: {exc}. Using the defaults for the editor settings.",
+                )
+            )
+            return load_settings(workspace=workspace)
+
+    def apply(self) -> bool:
+        """Build a new service when the folders or the settings changed; True when it did."""
+        roots = self.roots()
+        settings = self.resolve_settings(roots)
+        current = self.service
+        if (
+            current is not None
+            and set(current.roots) == {root.resolve() for root in roots}
+            and current.settings == settings
+        ):
+            return False
+        if current is not None:
+            current.close()
+        self.service = WorkspaceService(roots, settings) if roots else None
+        if self.service is not None:
+            for listener in self.listeners:
+                listener(self.service)
+        return True
+
+    # Work ---------------------------------------------------------------------------------------------
+
+    def require_service(self) -> WorkspaceService:
+        if self.service is None:
+            raise NoWorkspace("no workspace folder is open: open a folder so Local Mind can index it")
+        return self.service
+
+    async def read(self, work: Callable[[Readers], T]) -> T:
+        """Run work on the service's reader thread; cancelling the awaiting task drops it if not started."""
+        return await asyncio.wrap_future(self.require_service().read(work))
+
+    def document(self, uri: str) -> TextDocument:
+        return self.server.workspace.get_text_document(uri)
+
+    def locate(self, uri: str) -> tuple[Path, str] | None:
+        """The workspace root holding a document and its path relative to that root."""
+        service = self.service
+        path = to_fs_path(uri)
+        if service is None or path is None:
+            return None
+        target = Path(path).resolve()
+        for root in sorted(service.roots, key=lambda r: len(r.parts), reverse=True):
+            if target == root or root in target.parents:
+                return root, target.relative_to(root).as_posix()
+        return None
+
+    def close(self) -> None:
+        if self.service is not None:
+            self.service.close()
+            self.service = None
+
+
+def _settings_only(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if k not in _SESSION_KEYS and v is not None}

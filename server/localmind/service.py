@@ -1,0 +1,174 @@
+"""The one place where adapters are wired to features.
+
+A `WorkspaceService` holds everything the editor features need for one set of workspace folders: the
+settings, the embedder, the workspace's store, one reader thread and one indexing thread. The language
+server (and later other front ends) call it; it knows nothing of LSP.
+
+Reads (search, hover, navigation) run one at a time on the reader thread, which owns the store's
+connection and the in-memory vector matrix, so memory does not grow with the number of threads.
+Indexing runs on its own thread under the workspace's writer lock; SQLite's WAL lets reads go on
+while it writes, so a request never waits for a re-index.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from localmind.config import Settings
+from localmind.embeddings import OnnxEmbedder, load_embedder
+from localmind.indexing.pipeline import IndexCancelled, Indexer, IndexReport, Progress
+from localmind.indexing.workspace import Workspace, open_workspace
+from localmind.retrieval import Searcher
+from localmind.retrieval.navigation import Navigator
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class Readers:
+    """The reader thread's own connections, opened on first use."""
+
+    searcher: Searcher
+    navigator: Navigator
+
+
+@dataclass
+class IndexState:
+    """What the status command and the clients show about indexing."""
+
+    running: bool = False
+    files_done: int = 0
+    files_total: int = 0
+    chunks: int = 0
+    runs: int = 0
+    last_report: dict[str, Any] = field(default_factory=dict)
+    last_error: str | None = None
+    finished_at: float | None = None
+
+
+class WorkspaceService:
+    def __init__(self, roots: list[Path], settings: Settings) -> None:
+        self.settings = settings
+        self.workspace: Workspace = open_workspace(roots, settings.indexing)
+        self.index_state = IndexState()
+        self._embedder: OnnxEmbedder | None = None
+        self._embedder_lock = threading.Lock()
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localmind-read")
+        self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localmind-index")
+        self._readers: Readers | None = None
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        return self.workspace.roots
+
+    def embedder(self) -> OnnxEmbedder:
+        """The process's embedder for these settings; the first call may build the model."""
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = load_embedder(self.settings)
+            return self._embedder
+
+    # Reads -----------------------------------------------------------------------------------------
+
+    def read(self, work: Callable[[Readers], T]) -> Future[T]:
+        """Run work on the reader thread with its searcher and navigator."""
+        return self._reader.submit(self._with_readers, work)
+
+    def _with_readers(self, work: Callable[[Readers], T]) -> T:
+        if self._readers is None:
+            store_path = self.workspace.store_path
+            self._readers = Readers(
+                Searcher(store_path, self.embedder(), self.settings.retrieval), Navigator(store_path)
+            )
+        return work(self._readers)
+
+    # Indexing --------------------------------------------------------------------------------------
+
+    def index(self, on_progress: Callable[[Progress], None], cancelled: Callable[[], bool]) -> Future[IndexReport]:
+        """One incremental pass on the indexing thread; `cancelled` is polled after every batch of files."""
+        return self._indexer.submit(self._index, on_progress, cancelled)
+
+    def _index(self, on_progress: Callable[[Progress], None], cancelled: Callable[[], bool]) -> IndexReport:
+        state = self.index_state
+        state.running, state.last_error = True, None
+
+        def progress(event: Progress) -> None:
+            state.files_done, state.files_total, state.chunks = event.files_done, event.files_total, event.chunks
+            on_progress(event)
+            if cancelled():
+                raise IndexCancelled("indexing was cancelled")
+
+        try:
+            report = Indexer(self.workspace, self.settings.indexing, self.embedder(), progress).run()
+            state.last_report = _report_json(report)
+            return report
+        except Exception as exc:
+            state.last_error = str(exc)
+            raise
+        finally:
+            state.running, state.finished_at = False, time.time()
+            state.runs += 1
+
+    # Status ----------------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """Index counts, indexing progress and the health of each backend (from the reader thread)."""
+        return self.read(self.status_of).result()
+
+    def status_of(self, readers: Readers) -> dict[str, Any]:
+        state = self.index_state
+        embedder = self.embedder()
+        return {
+            "roots": [str(root) for root in self.roots],
+            "store": str(self.workspace.store_path),
+            "index": readers.searcher.store.stats(),
+            "indexing": {
+                "running": state.running,
+                "files_done": state.files_done,
+                "files_total": state.files_total,
+                "chunks": state.chunks,
+                "runs": state.runs,
+                "last_report": state.last_report,
+                "last_error": state.last_error,
+            },
+            "model": {"id": embedder.model_id, "provider": embedder.provider, "dimensions": embedder.dimensions},
+            "backends": {
+                "graph": {"backend": "sqlite", "state": "ok"},
+                "vectors": {"backend": "embedded", "state": "ok"},
+                "embedder": {"backend": "onnxruntime", "state": "ok"},
+            },
+            "breakers": {},
+        }
+
+    def close(self) -> None:
+        """Stop both threads after their current work and close the reader's connections."""
+        self._indexer.shutdown(wait=True, cancel_futures=True)
+        if self._readers is not None:
+            self._reader.submit(self._close_readers).result()
+        self._reader.shutdown(wait=True, cancel_futures=True)
+
+    def _close_readers(self) -> None:
+        if self._readers is not None:
+            self._readers.searcher.close()
+            self._readers.navigator.close()
+            self._readers = None
+
+
+def _report_json(report: IndexReport) -> dict[str, Any]:
+    return {
+        "files_seen": report.files_seen,
+        "files_indexed": report.files_indexed,
+        "files_unchanged": report.files_unchanged,
+        "files_deleted": report.files_deleted,
+        "chunks_written": report.chunks_written,
+        "chunks_embedded": report.chunks_embedded,
+        "seconds": round(report.seconds, 3),
+    }

@@ -1,0 +1,74 @@
+"""Helpers for driving `localmind serve` with pytest-lsp: a client that keeps partial results, the server's
+environment, and waiting for indexing runs to end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities, make_test_lsp_client
+
+SERVER_COMMAND = [sys.executable, "-m", "localmind", "serve"]
+INDEX_TIMEOUT = 180
+
+
+def make_client() -> LanguageClient:
+    """pytest-lsp's client, whose $/progress handler also keeps partial results (lists) by token."""
+    client = make_test_lsp_client()
+    original = client.protocol.fm.features[types.PROGRESS]
+    partial: dict[Any, list[Any]] = {}
+    client.partial_results = partial  # type: ignore[attr-defined]
+
+    def progress(params: types.ProgressParams) -> None:
+        if isinstance(params.value, list):
+            partial.setdefault(params.token, []).extend(params.value)
+        else:
+            original(params)
+
+    client.protocol.fm.features[types.PROGRESS] = progress
+    return client
+
+
+def server_env(model_cache: Path, data_dir: Path, config_home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALMIND_")}
+    env.update(
+        LOCALMIND_EMBEDDINGS__CACHE_DIR=str(model_cache),
+        LOCALMIND_INDEXING__DATA_DIR=str(data_dir),
+        XDG_CONFIG_HOME=str(config_home),
+    )
+    return env
+
+
+def index_ends(client: LanguageClient) -> list[types.WorkDoneProgressEnd]:
+    return [
+        value
+        for reports in client.progress_reports.values()
+        for value in reports
+        if isinstance(value, types.WorkDoneProgressEnd)
+    ]
+
+
+async def wait_for_index(client: LanguageClient, runs: int = 1, timeout: float = INDEX_TIMEOUT) -> None:
+    """Until `runs` indexing runs have sent their progress `end`."""
+    async with asyncio.timeout(timeout):
+        while len(index_ends(client)) < runs:
+            await asyncio.sleep(0.05)
+
+
+async def start_client(root: Path, env: dict[str, str], options: dict[str, Any] | None = None) -> LanguageClient:
+    config = ClientServerConfig(server_command=SERVER_COMMAND, server_env=env, client_factory=make_client)
+    client = await config.start()
+    assert isinstance(client, LanguageClient)
+    capabilities = client_capabilities("visual-studio-code")
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities,
+            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+            initialization_options=options,
+        )
+    )
+    return client
