@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
+bash scripts/install-system.sh
 echo "== ruff" >&2
 .venv/bin/ruff check server tests bench
 .venv/bin/ruff format --check server tests bench

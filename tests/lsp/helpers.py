@@ -59,10 +59,18 @@ async def wait_for_index(client: LanguageClient, runs: int = 1, timeout: float =
             await asyncio.sleep(0.05)
 
 
-async def start_client(root: Path, env: dict[str, str], options: dict[str, Any] | None = None) -> LanguageClient:
+async def start_client(
+    root: Path,
+    env: dict[str, str],
+    options: dict[str, Any] | None = None,
+    configuration: dict[str, Any] | None = None,
+) -> LanguageClient:
+    """A started, initialised client; `configuration` is what it answers to workspace/configuration."""
     config = ClientServerConfig(server_command=SERVER_COMMAND, server_env=env, client_factory=make_client)
     client = await config.start()
     assert isinstance(client, LanguageClient)
+    for section, value in (configuration or {}).items():
+        client.set_configuration(value, section=section)
     capabilities = client_capabilities("visual-studio-code")
     await client.initialize_session(
         types.InitializeParams(
