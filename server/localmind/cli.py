@@ -194,14 +194,9 @@ def _progress_reporter() -> Iterator[Callable[[IndexProgress], None]]:
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from localmind.embeddings import load_embedder
-    from localmind.indexing.workspace import find_workspace
-    from localmind.retrieval import Searcher, parse_query
+    from localmind.retrieval import parse_query
 
-    workspace = find_workspace(args.workspace or Path.cwd(), settings.indexing)
-    if workspace is None or not workspace.store_path.exists():
-        raise LocalMindError(f"{args.workspace or Path.cwd()} is not in an indexed workspace; run `localmind index`")
-    searcher = Searcher(workspace.store_path, load_embedder(settings), settings.retrieval)
+    searcher = _open_searcher(args.workspace, settings)
     signals = tuple(args.signals.split(",")) if args.signals else None
     root = str(args.root.resolve()) if args.root else None
     flags = {"k": args.k, "path": args.path, "kind": args.kind, "language": args.language, "signals": signals}
@@ -216,6 +211,43 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         searcher.close()
     return 0
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from localmind.chat.ask import AskRequest, ask
+    from localmind.chat.conversations import Conversations
+
+    searcher = _open_searcher(args.workspace, settings)
+    try:
+        request = AskRequest(args.question, path=args.path)
+        answer = ask(searcher, Conversations(), request, _ignore if args.json else _write_now)
+    finally:
+        searcher.close()
+    if args.json:
+        _print_json(answer.to_json())
+    else:
+        sys.stdout.write("\n")
+    return 0
+
+
+def _write_now(piece: str) -> None:
+    sys.stdout.write(piece)
+    sys.stdout.flush()
+
+
+def _ignore(piece: str) -> None:
+    del piece
+
+
+def _open_searcher(folder: Path | None, settings: Settings) -> Searcher:
+    from localmind.embeddings import load_embedder
+    from localmind.indexing.workspace import find_workspace
+    from localmind.retrieval import Searcher
+
+    workspace = find_workspace(folder or Path.cwd(), settings.indexing)
+    if workspace is None or not workspace.store_path.exists():
+        raise LocalMindError(f"{folder or Path.cwd()} is not in an indexed workspace; run `localmind index`")
+    return Searcher(workspace.store_path, load_embedder(settings), settings.retrieval)
 
 
 def _search_batch(searcher: Searcher, path: Path, flags: dict[str, Any]) -> None:
@@ -385,6 +417,11 @@ def _add_index(commands: Subcommands) -> None:
     search.add_argument("--signals", help="comma-separated subset of dense,lexical,graph (for evaluation)")
     search.add_argument("--queries", type=Path, help='batch mode: a JSONL file of {"_id", "text"}; JSON lines out')
     search.add_argument("--workspace", type=Path, help="a folder of the workspace (default: here)")
+    asking = _command(commands, "ask", cmd_ask, "answer a question from the workspace, citing its sources")
+    asking.add_argument("question", help="the question, in plain words")
+    asking.add_argument("--json", action="store_true", help='print {"answer", "extractive", "sources"} as JSON')
+    asking.add_argument("--path", help="only sources whose path matches this glob")
+    asking.add_argument("--workspace", type=Path, help="a folder of the workspace (default: here)")
     status = _command(commands, "status", cmd_status, "show what the index of a workspace holds")
     status.add_argument("path", nargs="?", type=Path, help="a folder of the workspace (default: here)")
     status.add_argument("--json", action="store_true")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from localmind.chat.conversations import Conversations
 from localmind.config import Settings
 from localmind.embeddings import OnnxEmbedder, load_embedder
 from localmind.indexing.pipeline import IndexCancelled, Indexer, IndexReport, Progress
@@ -64,6 +65,7 @@ class WorkspaceService:
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localmind-read")
         self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localmind-index")
         self._readers: Readers | None = None
+        self.conversations = Conversations()
 
     @property
     def roots(self) -> tuple[Path, ...]:

@@ -17,7 +17,8 @@ INDEX_TIMEOUT = 180
 
 
 def make_client() -> LanguageClient:
-    """pytest-lsp's client, whose $/progress handler also keeps partial results (lists) by token."""
+    """pytest-lsp's client, whose $/progress handler also keeps partial results (lists, or objects with no
+    work-done `kind`) by token."""
     client = make_test_lsp_client()
     original = client.protocol.fm.features[types.PROGRESS]
     partial: dict[Any, list[Any]] = {}
@@ -26,6 +27,8 @@ def make_client() -> LanguageClient:
     def progress(params: types.ProgressParams) -> None:
         if isinstance(params.value, list):
             partial.setdefault(params.token, []).extend(params.value)
+        elif isinstance(params.value, dict) and "kind" not in params.value:
+            partial.setdefault(params.token, []).append(params.value)
         else:
             original(params)
 

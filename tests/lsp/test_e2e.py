@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -190,16 +192,39 @@ async def test_invalid_search_arguments_are_invalid_params(client: LanguageClien
     assert caught.value.code == -32602, caught.value
 
 
-async def test_status_related_reindex_and_ask(client: LanguageClient, lsp_root: Path) -> None:
+async def test_status_related_and_reindex(client: LanguageClient, lsp_root: Path) -> None:
     status = await command(client, "localmind.status")
     assert status["index"]["files"] >= 5 and status["backends"]["graph"]["state"] == "ok"
     related = await command(client, "localmind.related", (lsp_root / "notes" / "architecture.md").as_uri())
     paths = [hit["path"] for hit in related]
     assert "notes/architecture.md" not in paths and "notes/design.md" in paths, paths
     assert await command(client, "localmind.reindex") == {"scheduled": True}
-    with pytest.raises(JsonRpcException, match="reserved for grounded chat") as caught:
-        await command(client, "localmind.ask", {"question": "what?"})
-    assert caught.value.code == -32803
+
+
+async def test_ask_streams_an_extractive_answer_with_citations(client: LanguageClient, lsp_root: Path) -> None:
+    request = {"question": "how are configuration files parsed?", "partialResultToken": "ask-1"}
+    answer = await command(client, "localmind.ask", request)
+    assert answer["extractive"] is True and answer["sources"]
+    streamed = "".join(part["delta"] for part in client.partial_results["ask-1"])  # type: ignore[attr-defined]
+    assert streamed == answer["answer"]
+    cited = {int(n) for n in re.findall(r"^\[(\d+)\] ", answer["answer"], re.MULTILINE)}  # Citation lines.
+    assert cited == {source["n"] for source in answer["sources"]}, "every citation has a source and back"
+    first = answer["sources"][0]
+    assert first["uri"] == (lsp_root / first["path"]).as_uri()
+    follow = await command(
+        client, "localmind.ask", {"question": "and merged?", "conversationId": answer["conversationId"]}
+    )
+    assert follow["conversationId"] == answer["conversationId"]
+    scoped = await command(
+        client,
+        "localmind.ask",
+        {"question": "configuration", "scope": {"uri": (lsp_root / "src" / "settings.py").as_uri()}},
+    )
+    assert {source["path"] for source in scoped["sources"]} == {"src/settings.py"}
+    assert "hunter2" not in json.dumps(scoped), "secrets are masked in what the answer quotes"
+    with pytest.raises(JsonRpcException) as caught:
+        await command(client, "localmind.ask", {"question": ""})
+    assert caught.value.code == -32602
 
 
 async def test_a_saved_edit_changes_search_results(client: LanguageClient, lsp_root: Path) -> None:

@@ -93,3 +93,15 @@ def test_searching_outside_any_workspace_says_what_to_do(cli: tuple[Path, dict[s
     )
     assert result.returncode == 2
     assert "localmind index" in result.stderr
+
+
+def test_ask_json_gives_an_extractive_answer_with_sources(cli: tuple[Path, dict[str, str]]) -> None:
+    root, env = cli
+    answer = json.loads(localmind(["ask", "how are configuration files parsed?", "--json"], env, root).stdout)
+    assert answer["extractive"] is True and "extractive answer" in answer["answer"]
+    assert answer["sources"] and [s["n"] for s in answer["sources"]] == list(range(1, len(answer["sources"]) + 1))
+    first = answer["sources"][0]
+    assert first["uri"] == (root / first["path"]).resolve().as_uri() and set(first["range"]) == {"start", "end"}
+    assert f"[1] `{first['path']}:{first['range']['start']['line'] + 1}`" in answer["answer"]
+    plain = localmind(["ask", "how are configuration files parsed?"], env, root).stdout
+    assert plain.strip() == answer["answer"].strip(), "the plain answer is the same text, streamed"

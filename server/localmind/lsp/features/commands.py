@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import to_fs_path
 
+from localmind.chat.ask import MAX_QUESTION_CHARS, AskRequest, ask
 from localmind.lsp.convert import hit_json
 from localmind.lsp.errors import request_failed
 from localmind.lsp.features.base import Feature, contained
@@ -88,8 +91,55 @@ class CommandsFeature(Feature):
         return {**base, **await self.session.read(lambda readers: service.status_of(readers))}
 
     @contained
-    async def ask(self, *arguments: Any) -> None:
-        raise request_failed(f"{ASK} is reserved for grounded chat, which this version of Local Mind does not provide")
+    async def ask(self, *arguments: Any) -> dict[str, Any]:
+        request = _one_object(ASK, arguments)
+        token = request.pop("partialResultToken", None)
+        service = self.session.require_service()
+        ask_request = self._ask_request(request)
+        loop = asyncio.get_running_loop()
+
+        def on_delta(text: str) -> None:
+            if isinstance(token, int | str):
+                params = types.ProgressParams(token=token, value={"delta": text})
+                loop.call_soon_threadsafe(self.server.progress, params)
+
+        answer = await self.session.read(
+            lambda readers: ask(readers.searcher, service.conversations, ask_request, on_delta)
+        )
+        return answer.to_json()
+
+    def _ask_request(self, request: dict[str, Any]) -> AskRequest:
+        unknown = set(request) - {"question", "conversationId", "scope", "k"}
+        question, conversation, scope, k = (request.get(f) for f in ("question", "conversationId", "scope", "k"))
+        if unknown or not isinstance(question, str) or not question.strip():
+            raise JsonRpcInvalidParams(f'{ASK} takes {{"question": str, "conversationId"?, "scope"?, "k"?}}')
+        if len(question) > MAX_QUESTION_CHARS or (k is not None and not (isinstance(k, int) and 1 <= k <= 20)):
+            raise JsonRpcInvalidParams(f"{ASK}: question at most {MAX_QUESTION_CHARS} characters, k from 1 to 20")
+        if conversation is not None and not isinstance(conversation, str):
+            raise JsonRpcInvalidParams(f"{ASK}: conversationId must be a string")
+        path, root = self._scope(scope)
+        return AskRequest(question, conversation, path, root, k or 6)
+
+    def _scope(self, scope: Any) -> tuple[str | None, str | None]:
+        """A scope of one document becomes a literal path filter in its root; a glob stays a glob."""
+        if scope is None:
+            return None, None
+        if not isinstance(scope, dict) or set(scope) - {"uri", "path"}:
+            raise JsonRpcInvalidParams(f'{ASK}: scope is {{"uri"?: str, "path"?: glob}}')
+        uri, path = scope.get("uri"), scope.get("path")
+        if isinstance(uri, str):
+            place = self.session.locate(uri)
+            if place is None:
+                raise request_failed(f"{to_fs_path(uri) or uri} is not inside an open workspace folder")
+            return literal_glob(place[1]), str(place[0])
+        if path is not None and not isinstance(path, str):
+            raise JsonRpcInvalidParams(f"{ASK}: scope.path must be a glob string")
+        return path, None
+
+
+def literal_glob(rel_path: str) -> str:
+    """A path as a gitignore pattern that matches only itself: special characters escaped, anchored."""
+    return "/" + re.sub(r"([\\\[\]*?!#])", r"\\\1", rel_path)
 
 
 def _one_object(command: str, arguments: tuple[Any, ...]) -> dict[str, Any]:
