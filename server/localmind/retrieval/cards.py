@@ -126,7 +126,7 @@ def build_card(
     hits = searcher.search(parse_query(query=name, k=min(max(budget.search_k, 1), 200)))
     tagged = _tagged_files(store, variants, budget.mentions)
     mentions = _note_mentions(store, name, variants, hovered, _ranked_files(hits), budget.mentions)
-    mentioned_in = _with_tagged_files(mentions, tagged, name, hovered, budget.mentions)
+    mentioned_in = _with_tagged_files(mentions, tagged, hovered, budget.mentions)
     is_concept = bool(definitions or tagged)
     excluded = {d.chunk_id for d in definitions if d.chunk_id} | {m.chunk_id for m in mentions}
     passages = _passages(hits, name, excluded, hovered, budget.passages, strong_only=not is_concept)
@@ -191,7 +191,7 @@ def _note_mentions(
     for chunk_id, file_id, root, rel_path in rows:
         counts[str(file_id)] += 1
         first_chunk.setdefault(str(file_id), (str(chunk_id), str(root), str(rel_path)))
-    files = list(first_chunk)
+    files = [f for f in first_chunk if hovered is None or _file_key(*first_chunk[f][1:]) != hovered]
     files.sort(key=lambda f: (ranked.get(_file_key(*first_chunk[f][1:]), len(ranked)), -counts[f]))
     chosen = {first_chunk[f][0]: f for f in files[:limit]}
     texts = _chunk_texts(store, list(chosen))
@@ -214,7 +214,7 @@ def _chunk_texts(store: SqliteStore, chunk_ids: list[str]) -> dict[str, tuple[st
 
 
 def _with_tagged_files(
-    mentions: list[_Mention], tagged: list[tuple[str, str, str]], name: str, hovered: str | None, limit: int
+    mentions: list[_Mention], tagged: list[tuple[str, str, str]], hovered: str | None, limit: int
 ) -> list[CardLink]:
     """The mentions, then the tagged files that no mention already lists (linked at their first line)."""
     links = [m.link for m in mentions]

@@ -26,6 +26,7 @@ import threading
 import weakref
 from bisect import bisect_left
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from localmind.indexing.terms import camel_parts
@@ -193,15 +194,16 @@ def _symbols_named(store: SqliteStore, names: list[str]) -> dict[str, list[Symbo
     )
     found: dict[str, list[SymbolHit]] = {name: [] for name in names}
     for name, qualified, kind, line, character, root, rel_path in rows:
-        hit = _symbol_hit(str(name), str(qualified), str(kind), _int(line), _int(character), str(root), str(rel_path))
-        found.setdefault(hit.name, []).append(hit)
+        span = _span(_int(line), _int(character), len(str(name)))
+        at = Location(_file_uri(str(root), str(rel_path)), str(rel_path), str(root), span)
+        found.setdefault(str(name), []).append(_symbol_hit(str(name), str(qualified), str(kind), at))
     return found
 
 
-def _symbol_hit(name: str, qualified: str, kind: str, line: int, character: int, root: str, rel_path: str) -> SymbolHit:
+def _symbol_hit(name: str, qualified: str, kind: str, at: Location) -> SymbolHit:
+    """A symbol's hit; its container is its parent (the class of a method), else its file."""
     parent = qualified.rpartition(".")[0] if qualified != name else ""
-    at = Location(_file_uri(root, rel_path), rel_path, root, _span(line, character, len(name)))
-    return SymbolHit(name, kind, at, parent or rel_path, 0.0)
+    return SymbolHit(name, kind, at, parent or at.path, 0.0)
 
 
 def _sections(store: SqliteStore, section_ids: list[str]) -> dict[str, SymbolHit]:
@@ -246,14 +248,14 @@ def _meaning_matches(searcher: Searcher, text: str, depth: int) -> list[SymbolHi
     hits = searcher.search(parse_query(query=text, k=depth))
     if not hits:
         return []
-    chunk_ids = json.dumps([hit.chunk_id for hit in hits])
-    symbols = _file_symbols(searcher.store, chunk_ids)
-    sections = _file_sections(searcher.store, chunk_ids)
-    places = [
-        _symbol_around(hit, symbols.get(hit.chunk_id, []))
-        or _section_around(hit.snippet_line, sections.get(hit.chunk_id, []))
-        for hit in hits
-    ]
+    files = _files_of(searcher.store, [hit.chunk_id for hit in hits])
+    symbols = _file_symbols(searcher.store, list(set(files.values())))
+    sections = _file_sections(searcher.store, list(set(files.values())))
+    places: list[SymbolHit | str | None] = []
+    for hit in hits:
+        file_id = files.get(hit.chunk_id, "")
+        symbol = _symbol_around(hit, symbols.get(file_id, []))
+        places.append(symbol or _section_around(hit.snippet_line, sections.get(file_id, [])))
     headings = _sections(searcher.store, [place for place in places if isinstance(place, str)])
     top = max(hits[0].score, 1e-9)
     return [
@@ -269,27 +271,42 @@ def _resolved(place: SymbolHit | str | None, headings: dict[str, SymbolHit], hit
     return headings.get(place, _file_hit(hit)) if place is not None else _file_hit(hit)
 
 
+def _files_of(store: SqliteStore, chunk_ids: list[str]) -> dict[str, str]:
+    rows = store.query(
+        "SELECT id, file_id FROM chunks WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(chunk_ids),)
+    )
+    return {str(chunk): str(file) for chunk, file in rows}
+
+
 @dataclass(frozen=True)
 class _FileSymbol:
-    hit: SymbolHit
+    name: str
+    qualified_name: str
+    kind: str
+    name_line: int
+    name_char: int
     start_line: int
     end_line: int
     chunk_id: str | None
 
+    def hit_in(self, hit: SearchHit) -> SymbolHit:
+        """This symbol as a workspace-symbol hit, in the search hit's file."""
+        at = Location(hit.uri, hit.path, hit.root, _span(self.name_line, self.name_char, len(self.name)))
+        return _symbol_hit(self.name, self.qualified_name, self.kind, at)
 
-def _file_symbols(store: SqliteStore, chunk_ids: str) -> dict[str, list[_FileSymbol]]:
-    """The symbols of each hit chunk's file, in the order they are defined."""
+
+def _file_symbols(store: SqliteStore, file_ids: list[str]) -> dict[str, list[_FileSymbol]]:
+    """The symbols of each file, in the order they are defined."""
     rows = store.query(
-        "SELECT c.id, s.name, s.qualified_name, s.kind, s.name_line, s.name_char, f.root, f.rel_path, "
-        "s.start_line, s.end_line, s.chunk_id FROM chunks c JOIN symbols s ON s.file_id = c.file_id "
-        "JOIN files f ON f.id = c.file_id WHERE c.id IN (SELECT value FROM json_each(?)) ORDER BY s.start_line",
-        (chunk_ids,),
+        "SELECT file_id, name, qualified_name, kind, name_line, name_char, start_line, end_line, chunk_id "
+        "FROM symbols WHERE file_id IN (SELECT value FROM json_each(?)) ORDER BY start_line",
+        (json.dumps(file_ids),),
     )
     symbols: dict[str, list[_FileSymbol]] = {}
-    for chunk, name, qualified, kind, line, character, root, rel_path, start, end, defined_in in rows:
-        hit = _symbol_hit(str(name), str(qualified), str(kind), _int(line), _int(character), str(root), str(rel_path))
-        symbol = _FileSymbol(hit, _int(start), _int(end), str(defined_in) if defined_in else None)
-        symbols.setdefault(str(chunk), []).append(symbol)
+    for file_id, name, qualified, kind, *lines, chunk_id in rows:
+        line, character, start, end = (_int(value) for value in lines)
+        symbol = _FileSymbol(str(name), str(qualified), str(kind), line, character, start, end, _text(chunk_id))
+        symbols.setdefault(str(file_id), []).append(symbol)
     return symbols
 
 
@@ -299,22 +316,22 @@ def _symbol_around(hit: SearchHit, symbols: list[_FileSymbol]) -> SymbolHit | No
     line = hit.snippet_line
     around = [s for s in symbols if s.start_line <= line <= s.end_line]
     if around:
-        return max(around, key=lambda s: (s.start_line, -s.end_line)).hit
+        return max(around, key=lambda s: (s.start_line, -s.end_line)).hit_in(hit)
     own = [s for s in symbols if s.chunk_id == hit.chunk_id]
-    after = [s for s in own if s.hit.location.range.start.line >= line]
-    return (after or own)[0].hit if own else None
+    after = [s for s in own if s.name_line >= line]
+    return (after or own)[0].hit_in(hit) if own else None
 
 
-def _file_sections(store: SqliteStore, chunk_ids: str) -> dict[str, list[tuple[str, int, int, int]]]:
-    """(id, level, first line, end line) of the sections of each hit chunk's file."""
+def _file_sections(store: SqliteStore, file_ids: list[str]) -> dict[str, list[tuple[str, int, int, int]]]:
+    """(id, level, first line, end line) of the sections of each file."""
     rows = store.query(
-        "SELECT c.id, s.id, s.level, s.start_line, s.end_line FROM chunks c JOIN sections s ON s.file_id = c.file_id "
-        "WHERE c.id IN (SELECT value FROM json_each(?))",
-        (chunk_ids,),
+        "SELECT file_id, id, level, start_line, end_line FROM sections "
+        "WHERE file_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(file_ids),),
     )
     sections: dict[str, list[tuple[str, int, int, int]]] = {}
-    for chunk, section_id, level, start, end in rows:
-        sections.setdefault(str(chunk), []).append((str(section_id), _int(level), _int(start), _int(end)))
+    for file_id, section_id, level, start, end in rows:
+        sections.setdefault(str(file_id), []).append((str(section_id), _int(level), _int(start), _int(end)))
     return sections
 
 
@@ -336,8 +353,14 @@ def _span(line: int, character: int, length: int) -> Range:
     return Range(Position(line, character), Position(line, character + length))
 
 
+@lru_cache(maxsize=4096)
 def _file_uri(root: str, rel_path: str) -> str:
+    """Cached: Path.as_uri costs microseconds, and a query may list a thousand definitions."""
     return (Path(root) / rel_path).as_uri()
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _int(value: object) -> int:
