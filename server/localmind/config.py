@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -117,6 +117,58 @@ class RetrievalSettings(_Section):
     default_k: int = Field(10, ge=1, le=200, description="Results returned when a query names no k.")
 
 
+WEAK_PASSWORDS = frozenset({"neo4j", "password", "changeme", "change-me", "secret", "admin", "test", "12345678"})
+
+
+class GraphSettings(_Section):
+    """Where the knowledge graph lives: the embedded SQLite store, or a Neo4j server shared by a team."""
+
+    backend: Literal["sqlite", "neo4j"] = Field("sqlite", description="sqlite (embedded) or neo4j.")
+    uri: str = Field("bolt://127.0.0.1:7687", description="Neo4j URI: bolt://, neo4j://, bolt+s:// or neo4j+s://.")
+    user: str = Field("neo4j", description="Neo4j user.")
+    password: SecretStr | None = Field(None, description="Neo4j password; prefer password_file or the environment.")
+    password_file: Path | None = Field(None, description="A file holding the Neo4j password (first line).")
+    database: str = Field("neo4j", pattern=r"^[A-Za-z][A-Za-z0-9.-]{0,62}$", description="Neo4j database name.")
+    pool_size: int = Field(16, ge=1, le=500, description="Most Bolt connections kept per URI.")
+    acquisition_timeout: float = Field(10.0, gt=0, le=300, description="Seconds to wait for a pooled connection.")
+    connection_lifetime: float = Field(3600.0, gt=0, le=86_400, description="Seconds before a connection is renewed.")
+
+    def resolved_password(self) -> str:
+        """The password from the setting or its file; a ConfigError when Neo4j is selected without one."""
+        value = self.password.get_secret_value() if self.password else ""
+        if not value and self.password_file is not None:
+            try:
+                value = self.password_file.expanduser().read_text(encoding="utf-8").splitlines()[0].strip()
+            except (OSError, IndexError) as exc:
+                raise ConfigError(
+                    f"setting graph.password_file: cannot read a password from {self.password_file}: {exc}"
+                ) from None
+        if not value:
+            raise ConfigError(
+                "setting graph.password: Neo4j is selected (graph.backend = neo4j) but no password is set; "
+                "set LOCALMIND_GRAPH__PASSWORD or graph.password_file"
+            )
+        return value
+
+    def password_is_weak(self) -> bool:
+        return self.resolved_password().lower() in WEAK_PASSWORDS
+
+
+class VectorSettings(_Section):
+    """Where the vectors live: the embedded exact index, or Milvus (a server, or a Milvus Lite file)."""
+
+    backend: Literal["embedded", "milvus"] = Field("embedded", description="embedded (exact, in memory) or milvus.")
+    uri: str = Field(
+        "http://127.0.0.1:19530", description="Milvus server URI (http:// or https://) or a Milvus Lite .db file path."
+    )
+    token: SecretStr | None = Field(None, description="Milvus token (user:password or an API key).")
+    consistency_level: Literal["Strong", "Bounded", "Session", "Eventually"] = Field(
+        "Bounded", description="Milvus search consistency."
+    )
+    collection_prefix: str = Field("localmind", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+    timeout: float = Field(10.0, gt=0, le=300, description="Seconds a Milvus call may take.")
+
+
 class Settings(BaseSettings):
     """Every setting of Local Mind, grouped by section."""
 
@@ -130,6 +182,8 @@ class Settings(BaseSettings):
     embeddings: EmbeddingsSettings = Field(default_factory=EmbeddingsSettings)  # type: ignore[arg-type]
     indexing: IndexingSettings = Field(default_factory=IndexingSettings)  # type: ignore[arg-type]
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)  # type: ignore[arg-type]
+    graph: GraphSettings = Field(default_factory=GraphSettings)  # type: ignore[arg-type]
+    vectors: VectorSettings = Field(default_factory=VectorSettings)  # type: ignore[arg-type]
 
     @classmethod
     def settings_customise_sources(
