@@ -116,16 +116,29 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from localmind.embeddings import load_embedder
     from localmind.indexing.pipeline import Indexer
     from localmind.indexing.workspace import open_workspace
+    from localmind.service import open_remote_backends
 
     settings = load_settings(workspace=args.paths[0], overrides=_overrides(args))
     workspace = open_workspace(args.paths, settings.indexing)
     embedder = load_embedder(settings)
-    with _progress_reporter() as report_progress:
-        indexer = Indexer(workspace, settings.indexing, embedder, report_progress)
-        _print_report(indexer.run(), args.json)
-    if args.watch:
-        _watch(indexer, args.json)
+    remote = open_remote_backends(settings, workspace, embedder)
+    try:
+        with _progress_reporter() as report_progress:
+            indexer = Indexer(workspace, settings.indexing, embedder, report_progress, remote.sinks)
+            _print_report(indexer.run(), args.json)
+            _warn_about_backends(indexer)
+        if args.watch:
+            _watch(indexer, args.json)
+    finally:
+        remote.close()
     return 0
+
+
+def _warn_about_backends(indexer: Indexer) -> None:
+    drain = indexer.last_drain
+    for name, error in (drain.failed if drain else {}).items():
+        pending = drain.pending.get(name, 0) if drain else 0
+        err.print(f"[yellow]warning:[/] {name} is unavailable ({error}); {pending} file(s) wait in the outbox")
 
 
 def _watch(indexer: Indexer, as_json: bool) -> None:
@@ -196,33 +209,81 @@ def _progress_reporter() -> Iterator[Callable[[IndexProgress], None]]:
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from localmind.retrieval import parse_query
 
-    searcher = _open_searcher(args.workspace, settings)
     signals = tuple(args.signals.split(",")) if args.signals else None
     root = str(args.root.resolve()) if args.root else None
     flags = {"k": args.k, "path": args.path, "kind": args.kind, "language": args.language, "signals": signals}
     flags["root"] = root
-    try:
+    if args.query is None and not args.queries:
+        raise LocalMindError("give a query, or --queries FILE")
+    with _open_searcher(args.workspace, settings) as searcher:
         if args.queries:
             _search_batch(searcher, args.queries, flags)
-        elif args.query is None:
-            raise LocalMindError("give a query, or --queries FILE")
         else:
             _print_hits(searcher.search(parse_query(query=args.query, **flags)), args.json)
-    finally:
-        searcher.close()
     return 0
+
+
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from localmind.embeddings import load_embedder
+    from localmind.service import open_remote_backends
+    from localmind.stores.sqlite_store import SqliteStore
+    from localmind.stores.verify import Inventoried, verify
+
+    workspace = _find_indexed(args.path, settings)
+    remote = open_remote_backends(settings, workspace, load_embedder(settings))
+    backends: dict[str, Inventoried] = {}
+    if remote.graph is not None:
+        backends["neo4j"] = remote.graph
+    if remote.vectors is not None:
+        backends["milvus"] = remote.vectors
+    store = SqliteStore(workspace.store_path, journal_backends=tuple(backends))
+    try:
+        drifts = verify(store, backends, args.repair)
+    finally:
+        store.close()
+        remote.close()
+    report = {name: drift.to_json() for name, drift in drifts.items()}
+    if args.json:
+        _print_json(report)
+    elif not report:
+        out.print("no server backend is selected: the embedded store is the only copy, nothing to verify")
+    for name, drift in drifts.items():
+        if not args.json:
+            state = "in sync" if drift.clean else "DRIFT"
+            out.print(
+                f"{name}: {state} ({drift.files} files; missing {len(drift.missing)}, extra "
+                f"{len(drift.extra)}, mismatched {len(drift.mismatched)}, pending {drift.pending})"
+            )
+    return 0 if all(d.clean for d in drifts.values()) else 1
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.graph.backend != "neo4j":
+        out.print("the graph lives in the embedded store, which migrates itself when opened")
+        return 0
+    from localmind.stores.neo4j_migrations import migrate_database
+
+    applied = migrate_database(settings.graph)
+    out.print(f"applied migrations: {', '.join(map(str, applied))}" if applied else "the Neo4j schema is current")
+    return 0
+
+
+def _find_indexed(folder: Path | None, settings: Settings) -> Workspace:
+    from localmind.indexing.workspace import find_workspace
+
+    workspace = find_workspace(folder or Path.cwd(), settings.indexing)
+    if workspace is None or not workspace.store_path.exists():
+        raise LocalMindError(f"{folder or Path.cwd()} is not in an indexed workspace; run `localmind index`")
+    return workspace
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from localmind.chat.ask import AskRequest, ask
     from localmind.chat.conversations import Conversations
 
-    searcher = _open_searcher(args.workspace, settings)
-    try:
+    with _open_searcher(args.workspace, settings) as searcher:
         request = AskRequest(args.question, path=args.path)
         answer = ask(searcher, Conversations(), request, _ignore if args.json else _write_now)
-    finally:
-        searcher.close()
     if args.json:
         _print_json(answer.to_json())
     else:
@@ -239,15 +300,22 @@ def _ignore(piece: str) -> None:
     del piece
 
 
-def _open_searcher(folder: Path | None, settings: Settings) -> Searcher:
+@contextmanager
+def _open_searcher(folder: Path | None, settings: Settings) -> Iterator[Searcher]:
+    """A searcher over the indexed workspace holding folder, with the server backends it selects."""
     from localmind.embeddings import load_embedder
-    from localmind.indexing.workspace import find_workspace
     from localmind.retrieval import Searcher
+    from localmind.service import open_remote_backends
 
-    workspace = find_workspace(folder or Path.cwd(), settings.indexing)
-    if workspace is None or not workspace.store_path.exists():
-        raise LocalMindError(f"{folder or Path.cwd()} is not in an indexed workspace; run `localmind index`")
-    return Searcher(workspace.store_path, load_embedder(settings), settings.retrieval)
+    workspace = _find_indexed(folder, settings)
+    embedder = load_embedder(settings)
+    remote = open_remote_backends(settings, workspace, embedder)
+    searcher = Searcher(workspace.store_path, embedder, settings.retrieval, remote.graph, remote.vectors)
+    try:
+        yield searcher
+    finally:
+        searcher.close()
+        remote.close()
 
 
 def _search_batch(searcher: Searcher, path: Path, flags: dict[str, Any]) -> None:
@@ -378,6 +446,7 @@ def _parser() -> argparse.ArgumentParser:
 if TYPE_CHECKING:
     from localmind.indexing.pipeline import Indexer, IndexReport
     from localmind.indexing.pipeline import Progress as IndexProgress
+    from localmind.indexing.workspace import Workspace
     from localmind.retrieval import Searcher, SearchHit
 
     Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -422,6 +491,11 @@ def _add_index(commands: Subcommands) -> None:
     asking.add_argument("--json", action="store_true", help='print {"answer", "extractive", "sources"} as JSON')
     asking.add_argument("--path", help="only sources whose path matches this glob")
     asking.add_argument("--workspace", type=Path, help="a folder of the workspace (default: here)")
+    verifying = _command(commands, "verify", cmd_verify, "compare server backends with the local index")
+    verifying.add_argument("path", nargs="?", type=Path, help="a folder of the workspace (default: here)")
+    verifying.add_argument("--repair", action="store_true", help="re-send drifted files and check again")
+    verifying.add_argument("--json", action="store_true")
+    _command(commands, "migrate", cmd_migrate, "apply pending schema migrations to the Neo4j database")
     status = _command(commands, "status", cmd_status, "show what the index of a workspace holds")
     status.add_argument("path", nargs="?", type=Path, help="a folder of the workspace (default: here)")
     status.add_argument("--json", action="store_true")

@@ -28,9 +28,52 @@ from localmind.indexing.pipeline import IndexCancelled, Indexer, IndexReport, Pr
 from localmind.indexing.workspace import Workspace, open_workspace
 from localmind.retrieval import Searcher
 from localmind.retrieval.navigation import Navigator
+from localmind.stores.ports import FileSink, GraphStore, VectorStore
+from localmind.stores.replication import DrainReport
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+@dataclass
+class RemoteBackends:
+    """The server backends this workspace's settings select (none by default), opened once."""
+
+    graph: GraphStore | None = None
+    vectors: VectorStore | None = None
+
+    @property
+    def sinks(self) -> dict[str, FileSink]:
+        """What the outbox feeds, by the names its rows carry."""
+        sinks: dict[str, FileSink] = {}
+        if self.graph is not None:
+            sinks["neo4j"] = self.graph
+        if self.vectors is not None:
+            sinks["milvus"] = self.vectors
+        return sinks
+
+    def close(self) -> None:
+        for backend in (self.graph, self.vectors):
+            if backend is not None:
+                backend.close()
+
+
+def open_remote_backends(settings: Settings, workspace: Workspace, embedder: OnnxEmbedder) -> RemoteBackends:
+    """Neo4j and Milvus adapters when selected; their modules (and drivers) load only then."""
+    backends = RemoteBackends()
+    if settings.graph.backend == "neo4j":
+        from localmind.stores.neo4j_graph import Neo4jGraph
+
+        backends.graph = Neo4jGraph(settings.graph, workspace.key)
+    if settings.vectors.backend == "milvus":
+        from localmind.stores.milvus_vectors import MilvusVectors
+
+        try:
+            backends.vectors = MilvusVectors(settings.vectors, workspace.key, embedder.model_id, embedder.dimensions)
+        except Exception:
+            backends.close()
+            raise
+    return backends
 
 
 @dataclass
@@ -53,6 +96,7 @@ class IndexState:
     last_report: dict[str, Any] = field(default_factory=dict)
     last_error: str | None = None
     finished_at: float | None = None
+    last_drain: DrainReport | None = None
 
 
 class WorkspaceService:
@@ -65,6 +109,7 @@ class WorkspaceService:
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localmind-read")
         self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localmind-index")
         self._readers: Readers | None = None
+        self._remote: RemoteBackends | None = None
         self.conversations = Conversations()
 
     @property
@@ -78,6 +123,14 @@ class WorkspaceService:
                 self._embedder = load_embedder(self.settings)
             return self._embedder
 
+    def remote(self) -> RemoteBackends:
+        """The selected server backends, opened on first use (none with the embedded defaults)."""
+        embedder = self.embedder()
+        with self._embedder_lock:
+            if self._remote is None:
+                self._remote = open_remote_backends(self.settings, self.workspace, embedder)
+            return self._remote
+
     # Reads -----------------------------------------------------------------------------------------
 
     def read(self, work: Callable[[Readers], T]) -> Future[T]:
@@ -87,9 +140,9 @@ class WorkspaceService:
     def _with_readers(self, work: Callable[[Readers], T]) -> T:
         if self._readers is None:
             store_path = self.workspace.store_path
-            self._readers = Readers(
-                Searcher(store_path, self.embedder(), self.settings.retrieval), Navigator(store_path)
-            )
+            remote = self.remote()
+            searcher = Searcher(store_path, self.embedder(), self.settings.retrieval, remote.graph, remote.vectors)
+            self._readers = Readers(searcher, Navigator(store_path))
         return work(self._readers)
 
     # Indexing --------------------------------------------------------------------------------------
@@ -109,8 +162,10 @@ class WorkspaceService:
                 raise IndexCancelled("indexing was cancelled")
 
         try:
-            report = Indexer(self.workspace, self.settings.indexing, self.embedder(), progress).run()
+            indexer = Indexer(self.workspace, self.settings.indexing, self.embedder(), progress, self.remote().sinks)
+            report = indexer.run()
             state.last_report = _report_json(report)
+            state.last_drain = indexer.last_drain
             return report
         except Exception as exc:
             state.last_error = str(exc)
@@ -142,13 +197,26 @@ class WorkspaceService:
                 "last_error": state.last_error,
             },
             "model": {"id": embedder.model_id, "provider": embedder.provider, "dimensions": embedder.dimensions},
-            "backends": {
-                "graph": {"backend": "sqlite", "state": "ok"},
-                "vectors": {"backend": "embedded", "state": "ok"},
-                "embedder": {"backend": "onnxruntime", "state": "ok"},
-            },
+            "backends": self._backends_status(readers),
             "breakers": {},
         }
+
+    def _backends_status(self, readers: Readers) -> dict[str, dict[str, Any]]:
+        """Each backend's kind and state; a server backend that failed to take its outbox is degraded."""
+        pending = readers.searcher.store.outbox_counts()
+        drain = self.index_state.last_drain
+        status: dict[str, dict[str, Any]] = {
+            "graph": {"backend": self.settings.graph.backend, "state": "ok"},
+            "vectors": {"backend": self.settings.vectors.backend, "state": "ok"},
+            "embedder": {"backend": "onnxruntime", "state": "ok"},
+        }
+        for role, name in (("graph", "neo4j"), ("vectors", "milvus")):
+            if status[role]["backend"] != name:
+                continue
+            status[role]["pending"] = pending.get(name, 0)
+            if drain is not None and name in drain.failed:
+                status[role].update(state="degraded", error=drain.failed[name])
+        return status
 
     def close(self) -> None:
         """Stop both threads after their current work and close the reader's connections."""
@@ -156,6 +224,8 @@ class WorkspaceService:
         if self._readers is not None:
             self._reader.submit(self._close_readers).result()
         self._reader.shutdown(wait=True, cancel_futures=True)
+        if self._remote is not None:
+            self._remote.close()
 
     def _close_readers(self) -> None:
         if self._readers is not None:

@@ -72,3 +72,32 @@ def test_a_malformed_toml_file_is_a_config_error(tmp_path: Path) -> None:
     write(workspace / "localmind.toml", "[embeddings\nvariant=")
     with pytest.raises(ConfigError, match="invalid configuration"):
         load_settings(workspace, user_config=tmp_path / "none.toml")
+
+
+def test_neo4j_needs_a_password_and_never_shows_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(overrides={"graph": {"backend": "neo4j"}})
+    with pytest.raises(ConfigError, match=r"graph\.password"):
+        settings.graph.resolved_password()
+    monkeypatch.setenv("LOCALMIND_GRAPH__PASSWORD", "s3cret-Neo4j-pw")
+    settings = load_settings(overrides={"graph": {"backend": "neo4j"}})
+    assert settings.graph.resolved_password() == "s3cret-Neo4j-pw"
+    assert "s3cret" not in repr(settings) and "s3cret" not in str(settings.model_dump())
+    assert not settings.graph.password_is_weak()
+
+
+def test_the_neo4j_password_can_come_from_a_file_and_weak_ones_are_flagged(tmp_path: Path) -> None:
+    secret = tmp_path / "neo4j-password"
+    secret.write_text("changeme\n")
+    graph = load_settings(overrides={"graph": {"backend": "neo4j", "password_file": str(secret)}}).graph
+    assert graph.resolved_password() == "changeme" and graph.password_is_weak()
+    missing = load_settings(overrides={"graph": {"password_file": str(tmp_path / "absent")}}).graph
+    with pytest.raises(ConfigError, match=r"graph\.password_file"):
+        missing.resolved_password()
+
+
+def test_backend_choices_are_validated() -> None:
+    with pytest.raises(ConfigError, match=r"graph\.backend"):
+        load_settings(overrides={"graph": {"backend": "postgres"}})
+    with pytest.raises(ConfigError, match=r"vectors\.consistency_level"):
+        load_settings(overrides={"vectors": {"consistency_level": "Sometimes"}})
+    assert load_settings().vectors.consistency_level == "Bounded"

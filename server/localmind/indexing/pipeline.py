@@ -30,8 +30,9 @@ from localmind.indexing.parsers import is_pdf, parse_file, parse_pdf
 from localmind.indexing.redact import redact
 from localmind.indexing.scanner import ScannedFile, Skipped, scan
 from localmind.indexing.workspace import Workspace
-from localmind.stores.ports import IndexStore
+from localmind.stores.ports import FileSink, IndexStore
 from localmind.stores.records import FileRecord, FileState, FileUpdate
+from localmind.stores.replication import DrainReport, Replicator
 from localmind.stores.sqlite_store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -90,21 +91,36 @@ class Indexer:
         settings: IndexingSettings,
         embedder: OnnxEmbedder,
         progress: ProgressCallback | None = None,
+        sinks: dict[str, FileSink] | None = None,
     ) -> None:
+        """`sinks` are server backends (by name) fed from the store's outbox after every batch of files."""
         check_chunk_settings(settings, embedder)
         self.workspace = workspace
         self.settings = settings
         self.embedder = embedder
         self.progress = progress or (lambda _event: None)
+        self.sinks = sinks or {}
+        self.last_drain: DrainReport | None = None
+        self._replicator: Replicator | None = None
 
     def run(self) -> IndexReport:
         """One incremental pass over every root, under the workspace's writer lock."""
         with self._writer_lock():
-            store: IndexStore = SqliteStore(self.workspace.store_path)
+            store = SqliteStore(self.workspace.store_path, journal_backends=tuple(self.sinks))
+            self._replicator = Replicator(store, self.sinks) if self.sinks else None
             try:
-                return self._run(store)
+                self._drain()  # Whatever an earlier run or an outage left behind goes first.
+                report = self._run(store)
+                self._drain()
+                return report
             finally:
+                self._replicator = None
                 store.close()
+
+    def _drain(self) -> None:
+        """Feed the server backends what the outbox holds; a failing backend keeps its entries for later."""
+        if self._replicator is not None:
+            self.last_drain = self._replicator.drain()
 
     def _writer_lock(self) -> FileLock:
         lock = FileLock(str(self.workspace.lock_path))
@@ -142,6 +158,7 @@ class Indexer:
         for start in range(0, len(changed), _FILES_PER_BATCH):
             batch = changed[start : start + _FILES_PER_BATCH]
             self._index_batch(store, batch, known, skips, report)
+            self._drain()
             self.progress(
                 Progress(start + len(batch), len(changed), report.chunks_written, time.perf_counter() - started)
             )

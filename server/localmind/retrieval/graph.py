@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Sequence
 
-from localmind.stores.sqlite_graph import Pairs, SqliteGraph
+from localmind.stores.ports import GraphStore, Pairs
 
 # How much of a seed's weight flows along each kind of step.
 STEP_WEIGHTS = {
@@ -26,7 +26,7 @@ STEP_WEIGHTS = {
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*[A-Za-z0-9_]")
 
 
-def graph_ranking(graph: SqliteGraph, query: str, seeds: Sequence[str]) -> list[str]:
+def graph_ranking(graph: GraphStore, query: str, seeds: Sequence[str]) -> list[str]:
     """Chunk ids ordered by graph score (the caller applies the search filters)."""
     weights = {chunk: 1.0 / (rank + 1) for rank, chunk in enumerate(seeds)}
     scores: dict[str, float] = defaultdict(float)

@@ -20,6 +20,7 @@ from localmind.retrieval.query import SearchQuery, parse_query
 from localmind.retrieval.results import Position, Range, SearchHit
 from localmind.retrieval.snippets import make_snippet
 from localmind.stores.embedded_vectors import EmbeddedVectorIndex
+from localmind.stores.ports import GraphStore, VectorStore
 from localmind.stores.sqlite_graph import SqliteGraph
 from localmind.stores.sqlite_store import SqliteStore
 
@@ -42,12 +43,20 @@ class Searcher:
     vectors are scanned: SQLite, ONNX Runtime and numpy all release the GIL, so the two overlap.
     """
 
-    def __init__(self, store_path: Path, embedder: OnnxEmbedder, settings: RetrievalSettings) -> None:
+    def __init__(
+        self,
+        store_path: Path,
+        embedder: OnnxEmbedder,
+        settings: RetrievalSettings,
+        graph: GraphStore | None = None,
+        vectors: VectorStore | None = None,
+    ) -> None:
+        """The graph and vectors default to the embedded store's own; service.py passes server backends."""
         self.store = SqliteStore(store_path)
         self.embedder = embedder
         self.settings = settings
-        self.vectors = EmbeddedVectorIndex(self.store, embedder.model_id, embedder.dimensions)
-        self.graph = SqliteGraph(self.store)
+        self.vectors: VectorStore = vectors or EmbeddedVectorIndex(self.store, embedder.model_id, embedder.dimensions)
+        self.graph: GraphStore = graph or SqliteGraph(self.store)
         self._files: tuple[int, list[_FileRow]] = (-1, [])
         self._lock = threading.Lock()
         self._lexical_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localmind-bm25")

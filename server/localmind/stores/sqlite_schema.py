@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# Stores of an older version are moved on by these statements, in order, when there is one for each
+# version in between; otherwise they are rebuilt from the files.
+UPGRADES: dict[int, str] = {
+    # 1 → 2: the outbox, for graph and vector backends that live in a server.
+    2: """CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY, backend TEXT NOT NULL, file_id TEXT NOT NULL, op TEXT NOT NULL,
+    created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, UNIQUE (backend, file_id))""",
+}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -58,6 +67,13 @@ CREATE INDEX IF NOT EXISTS mentions_name ON mentions (name);
 CREATE INDEX IF NOT EXISTS mentions_chunk ON mentions (chunk_id);
 CREATE TABLE IF NOT EXISTS skipped (root TEXT NOT NULL, rel_path TEXT NOT NULL, reason TEXT NOT NULL,
     PRIMARY KEY (root, rel_path));
+-- The outbox: files whose latest change a server backend (Neo4j, Milvus) has not applied yet. A row is
+-- written in the same transaction as the change itself and removed once the backend applied it; one
+-- row per (backend, file) keeps only the latest operation, so replay never applies stale content.
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY, backend TEXT NOT NULL, file_id TEXT NOT NULL, op TEXT NOT NULL,
+    created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, UNIQUE (backend, file_id)
+);
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL,
     files_indexed INTEGER NOT NULL DEFAULT 0, files_deleted INTEGER NOT NULL DEFAULT 0,

@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from localmind.errors import LocalMindError
+from localmind.stores.readback import load_file_update
 from localmind.stores.records import FileState, FileUpdate
-from localmind.stores.sqlite_schema import FILE_OWNED_TABLES, SCHEMA, SCHEMA_VERSION
+from localmind.stores.sqlite_schema import FILE_OWNED_TABLES, SCHEMA, SCHEMA_VERSION, UPGRADES
 
 log = logging.getLogger(__name__)
 _BUSY_TIMEOUT_MS = 30_000
@@ -30,8 +31,11 @@ class StoreError(LocalMindError):
 class SqliteStore:
     """Thread-confined: each thread or process opens its own SqliteStore on the same path."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, journal_backends: tuple[str, ...] = ()) -> None:
+        """`journal_backends` names the server backends (e.g. "neo4j", "milvus") whose outbox each write
+        also fills, in the same transaction."""
         self.path = path
+        self.journal_backends = journal_backends
         path.parent.mkdir(parents=True, exist_ok=True)
         self.rebuilt_from_older = False
         try:
@@ -57,6 +61,9 @@ class SqliteStore:
             )
         if found == SCHEMA_VERSION:  # Opening a current store writes nothing, so readers never wait on a writer.
             return
+        if found is not None and all(v in UPGRADES for v in range(found + 1, SCHEMA_VERSION + 1)):
+            self._upgrade(found)
+            return
         if found is not None and found < SCHEMA_VERSION:
             log.warning("the index at %s has schema %s; rebuilding it from the files", self.path, found)
             self._drop_everything()
@@ -66,6 +73,13 @@ class SqliteStore:
                 self._db.execute(statement)
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+
+    def _upgrade(self, found: int) -> None:
+        with self.transaction() as db:
+            for version in range(found + 1, SCHEMA_VERSION + 1):
+                db.execute(UPGRADES[version])
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        log.info("the index at %s moved from schema %s to %s", self.path, found, SCHEMA_VERSION)
 
     def _schema_version(self) -> int | None:
         exists = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone()
@@ -101,13 +115,55 @@ class SqliteStore:
         with self.transaction() as db:
             _delete_file_rows(db, update.file.id)
             _insert_file(db, update)
+            _journal(db, self.journal_backends, update.file.id, "write")
             _bump_generation(db)
 
     def delete_file(self, file_id: str) -> None:
         with self.transaction() as db:
             _delete_file_rows(db, file_id)
             db.execute("DELETE FROM files WHERE id = ?", (file_id,))
+            _journal(db, self.journal_backends, file_id, "delete")
             _bump_generation(db)
+
+    # Outbox -----------------------------------------------------------------------------------------
+
+    def enqueue(self, backend: str, file_id: str, op: str) -> None:
+        """Ask for a file to be (re)applied to a backend, e.g. by `localmind verify --repair`."""
+        with self.transaction() as db:
+            _journal(db, (backend,), file_id, op)
+
+    def pending(self, backend: str, limit: int = 64) -> list[tuple[int, str, str]]:
+        """The oldest (seq, file id, op) entries a backend has not applied."""
+        rows = self._db.execute(
+            "SELECT seq, file_id, op FROM outbox WHERE backend = ? ORDER BY seq LIMIT ?", (backend, limit)
+        )
+        return [(int(seq), str(file_id), str(op)) for seq, file_id, op in rows]
+
+    def acknowledge(self, backend: str, seq: int) -> None:
+        """The backend applied this entry. A newer entry for the same file (another seq) stays."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM outbox WHERE backend = ? AND seq = ?", (backend, seq))
+
+    def record_failure(self, backend: str, seq: int, error: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE backend = ? AND seq = ?",
+                (error[:500], backend, seq),
+            )
+
+    def outbox_counts(self) -> dict[str, int]:
+        return self._tally("SELECT backend, COUNT(*) FROM outbox GROUP BY backend")
+
+    def load_update(self, file_id: str) -> FileUpdate | None:
+        """A file's whole contribution, read back from this store (what an outbox entry replays)."""
+        return load_file_update(self._db, file_id)
+
+    def manifest_inventory(self) -> dict[str, set[str]]:
+        """Every indexed file → the ids of its chunks: the truth `localmind verify` compares backends with."""
+        inventory: dict[str, set[str]] = {f: set() for (f,) in self._db.execute("SELECT id FROM files")}
+        for chunk, file_id in self._db.execute("SELECT id, file_id FROM chunks"):
+            inventory.setdefault(file_id, set()).add(chunk)
+        return inventory
 
     def touch_file(self, file_id: str, size: int, mtime_ns: int) -> None:
         with self.transaction() as db:
@@ -288,6 +344,14 @@ def _insert_graph(db: sqlite3.Connection, update: FileUpdate) -> None:
         ((link.file_id, link.chunk_id, link.kind, link.target) for link in update.links),
     )
     db.executemany("INSERT INTO mentions VALUES (?, ?, ?)", ((c, file_id, n) for c, n in update.mentions))
+
+
+def _journal(db: sqlite3.Connection, backends: tuple[str, ...], file_id: str, op: str) -> None:
+    """One outbox row per backend for this file, replacing an older one (only the latest change matters)."""
+    db.executemany(
+        "INSERT OR REPLACE INTO outbox (backend, file_id, op, created_at) VALUES (?, ?, ?, ?)",
+        ((backend, file_id, op, _now()) for backend in backends),
+    )
 
 
 def _size_on_disk(path: Path) -> int:
