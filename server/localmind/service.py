@@ -13,6 +13,7 @@ while it writes, so a request never waits for a re-index.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -151,6 +152,12 @@ class WorkspaceService:
         """One incremental pass on the indexing thread; `cancelled` is polled after every batch of files."""
         return self._indexer.submit(self._index, on_progress, cancelled)
 
+    def _index_embedder(self) -> OnnxEmbedder:
+        """The indexing thread's own session, created on that thread after it lowered its priority, so
+        ONNX Runtime's worker threads inherit the lower priority and a request never waits behind a batch."""
+        _lower_thread_priority()
+        return load_embedder(self.settings, purpose="index")
+
     def _index(self, on_progress: Callable[[Progress], None], cancelled: Callable[[], bool]) -> IndexReport:
         state = self.index_state
         state.running, state.last_error = True, None
@@ -162,7 +169,8 @@ class WorkspaceService:
                 raise IndexCancelled("indexing was cancelled")
 
         try:
-            indexer = Indexer(self.workspace, self.settings.indexing, self.embedder(), progress, self.remote().sinks)
+            sinks = self.remote().sinks
+            indexer = Indexer(self.workspace, self.settings.indexing, self._index_embedder(), progress, sinks)
             report = indexer.run()
             state.last_report = _report_json(report)
             state.last_drain = indexer.last_drain
@@ -232,6 +240,19 @@ class WorkspaceService:
             self._readers.searcher.close()
             self._readers.navigator.close()
             self._readers = None
+
+
+# Linux nice value of the indexing thread and its ONNX Runtime workers: they take the cores when the
+# editor is idle and give way to requests at once (CFS weight 110 against a request thread's 1024).
+INDEXING_NICE = 10
+
+
+def _lower_thread_priority() -> None:
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), max(current, INDEXING_NICE))
+    except (AttributeError, OSError) as exc:  # Not Linux, or not allowed: index at normal priority.
+        log.debug("indexing keeps its priority: %s", exc)
 
 
 def _report_json(report: IndexReport) -> dict[str, Any]:

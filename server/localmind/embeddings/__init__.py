@@ -19,10 +19,13 @@ from localmind.errors import ModelError
 __all__ = ["EmbeddingResult", "OnnxEmbedder", "load_embedder", "resolve_model_files"]
 
 
-def load_embedder(settings: Settings | EmbeddingsSettings | None = None, allow_build: bool = True) -> OnnxEmbedder:
-    """The process's embedder for these settings, building the model on first use."""
+def load_embedder(
+    settings: Settings | EmbeddingsSettings | None = None, allow_build: bool = True, purpose: str = "shared"
+) -> OnnxEmbedder:
+    """The process's embedder for these settings, building the model on first use. Callers with another
+    `purpose` get a session of their own (the language server indexes on one, answers queries on another)."""
     section = _section(settings)
-    return shared_embedder(resolve_model_files(section, allow_build), section)
+    return shared_embedder(resolve_model_files(section, allow_build), section, purpose)
 
 
 def resolve_model_files(section: EmbeddingsSettings, allow_build: bool = True) -> ModelFiles:

@@ -142,10 +142,10 @@ _sessions_lock = threading.Lock()
 _sessions: dict[tuple[object, ...], OnnxEmbedder] = {}
 
 
-def shared_embedder(files: ModelFiles, settings: EmbeddingsSettings) -> OnnxEmbedder:
-    """One ONNX Runtime session per model, device and thread count in a process. Callers that differ
-    only in batch size get a shallow copy that shares the session and the tokenizer."""
-    key = (files.folder, settings.device, settings.intra_op_threads)
+def shared_embedder(files: ModelFiles, settings: EmbeddingsSettings, purpose: str = "shared") -> OnnxEmbedder:
+    """One ONNX Runtime session per model, device, thread count and purpose in a process. Callers that
+    differ only in batch size get a shallow copy that shares the session and the tokenizer."""
+    key = (files.folder, settings.device, settings.intra_op_threads, purpose)
     with _sessions_lock:
         if key not in _sessions:
             _sessions[key] = OnnxEmbedder(files, settings)
