@@ -20,7 +20,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from localmind.chat.conversations import Conversations
 from localmind.config import Settings
@@ -29,6 +29,7 @@ from localmind.indexing.pipeline import IndexCancelled, Indexer, IndexReport, Pr
 from localmind.indexing.workspace import Workspace, open_workspace
 from localmind.retrieval import Searcher
 from localmind.retrieval.navigation import Navigator
+from localmind.stores.deferred import Deferred
 from localmind.stores.ports import FileSink, GraphStore, VectorStore
 from localmind.stores.replication import DrainReport
 
@@ -60,20 +61,26 @@ class RemoteBackends:
 
 
 def open_remote_backends(settings: Settings, workspace: Workspace, embedder: OnnxEmbedder) -> RemoteBackends:
-    """Neo4j and Milvus adapters when selected; their modules (and drivers) load only then."""
+    """Neo4j and Milvus adapters when selected, each opened on first use (so a server that is down does
+    not stop indexing or search); their modules and drivers load only then."""
     backends = RemoteBackends()
     if settings.graph.backend == "neo4j":
-        from localmind.stores.neo4j_graph import Neo4jGraph
+        settings.graph.resolved_password()  # A missing password is a configuration error, reported now.
 
-        backends.graph = Neo4jGraph(settings.graph, workspace.key)
+        def open_graph() -> GraphStore:
+            from localmind.stores.neo4j_graph import Neo4jGraph
+
+            return Neo4jGraph(settings.graph, workspace.key)
+
+        backends.graph = cast(GraphStore, Deferred("neo4j", open_graph))
     if settings.vectors.backend == "milvus":
-        from localmind.stores.milvus_vectors import MilvusVectors
 
-        try:
-            backends.vectors = MilvusVectors(settings.vectors, workspace.key, embedder.model_id, embedder.dimensions)
-        except Exception:
-            backends.close()
-            raise
+        def open_vectors() -> VectorStore:
+            from localmind.stores.milvus_vectors import MilvusVectors
+
+            return MilvusVectors(settings.vectors, workspace.key, embedder.model_id, embedder.dimensions)
+
+        backends.vectors = cast(VectorStore, Deferred("milvus", open_vectors))
     return backends
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pathspec
 
 from localmind.config import RetrievalSettings
 from localmind.embeddings import OnnxEmbedder
+from localmind.errors import LocalMindError
 from localmind.retrieval.fusion import Fused, reciprocal_rank_fusion
 from localmind.retrieval.graph import graph_ranking
 from localmind.retrieval.lexical import bm25_search
@@ -25,6 +28,7 @@ from localmind.stores.sqlite_graph import SqliteGraph
 from localmind.stores.sqlite_store import SqliteStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class Searcher:
         self.graph: GraphStore = graph or SqliteGraph(self.store)
         self._files: tuple[int, list[_FileRow]] = (-1, [])
         self._lock = threading.Lock()
+        self.unavailable: dict[str, str] = {}
         self._lexical_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localmind-bm25")
         self._lexical_store: SqliteStore | None = None  # Opened and used only on the pool's thread.
         indexed_with = self.store.meta("model_id")
@@ -100,12 +105,29 @@ class Searcher:
             lexical = self._lexical_pool.submit(self._lexical, query.query, depth, allowed)
         if "dense" in query.signals:
             vector = self.embedder.embed_query(query.query)
-            rankings["dense"] = [chunk for chunk, _ in self.vectors.search(vector, depth, allowed)]
+            dense = self._guarded("vectors", lambda: self.vectors.search(vector, depth, allowed))
+            if dense is not None:
+                rankings["dense"] = [chunk for chunk, _ in dense]
         if lexical is not None:
             rankings["lexical"] = lexical.result()
         if "graph" in query.signals:
-            rankings["graph"] = self._graph(query, rankings, allowed)[:depth]
+            graph = self._guarded("graph", lambda: self._graph(query, rankings, allowed)[:depth])
+            if graph is not None:
+                rankings["graph"] = graph
         return rankings
+
+    def _guarded(self, backend: str, call: Callable[[], T]) -> T | None:
+        """A signal whose backend (a server) fails is left out, so search answers from the others; the
+        failure is logged and kept in `unavailable` (backend → error) for status and clients."""
+        try:
+            result = call()
+        except LocalMindError as exc:
+            if backend not in self.unavailable:
+                log.warning("%s backend unavailable, searching without it: %s", backend, exc)
+            self.unavailable[backend] = str(exc)
+            return None
+        self.unavailable.pop(backend, None)
+        return result
 
     def _graph(self, query: SearchQuery, rankings: dict[str, list[str]], allowed: set[str] | None) -> list[str]:
         seed_lists = {name: ranked[: self.settings.graph_seeds] for name, ranked in rankings.items()}

@@ -2,6 +2,9 @@
 
 Each method takes ids or names as bound parameters (a JSON array through json_each), so nothing that a
 user or a file supplies becomes SQL. Each returns (from, to) pairs: the seed and the chunk reached.
+
+The graph's rows live in the embedded store beside everything else a file contributes, so writes go through
+that store: one SQLite transaction per file, as for the rest of the index.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+from localmind.stores.records import FileUpdate
 from localmind.stores.sqlite_store import SqliteStore
 
 Pairs = list[tuple[str, str]]
@@ -16,8 +20,30 @@ _FAN_OUT = 50
 
 
 class SqliteGraph:
+    """The GraphStore of the embedded store. It borrows the SqliteStore it is given and never closes it."""
+
     def __init__(self, store: SqliteStore) -> None:
         self._store = store
+
+    def write_file(self, update: FileUpdate) -> None:
+        """Replace everything the file contributed (graph rows with the rest, in the store's one transaction)."""
+        self._store.write_file(update)
+
+    def delete_file(self, file_id: str) -> None:
+        self._store.delete_file(file_id)
+
+    def close(self) -> None:
+        """Nothing to release: the store belongs to whoever opened it."""
+
+    def file_inventory(self) -> dict[str, set[str]]:
+        """Every file the store holds → the ids of its chunks."""
+        inventory: dict[str, set[str]] = {}
+        rows = self._store.query("SELECT f.id, c.id FROM files f LEFT JOIN chunks c ON c.file_id = f.id")
+        for file_id, chunk_id in rows:
+            chunks = inventory.setdefault(str(file_id), set())
+            if chunk_id is not None:
+                chunks.add(str(chunk_id))
+        return inventory
 
     def _pairs(self, sql: str, values: Iterable[str]) -> Pairs:
         rows = self._store.query(sql, (json.dumps(list(values)),))

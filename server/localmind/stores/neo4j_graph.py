@@ -1,0 +1,635 @@
+"""The knowledge graph in a Neo4j server, answering every GraphStore query exactly as the SQLite graph does.
+
+The model. Every node carries `workspace`, and every query is anchored on it, so workspaces sharing one
+database never see each other. A file owns its File, Chunk, Symbol and Section nodes; Name, Tag and Target
+nodes are shared within a workspace and exist only while something points at them:
+
+    (File)-[:CONTAINS]->(Chunk)-[:NEXT]->(Chunk)        (Chunk)-[:IN_SECTION]->(Section)
+    (Chunk)-[:DEFINES]->(Symbol)-[:NAMED]->(Name)<-[:MENTIONS]-(Chunk)
+    (File)-[:TAGGED {chunk_ids}]->(Tag {name, key})
+    (File|Chunk)-[:LINKS_TO]->(Target {key})<-[:ANSWERS_TO]-(File)
+
+Cross-file edges are resolved through the shared nodes, the way the SQLite `edges` view resolves them by
+joins: a mention reaches every symbol of the same name, and a link reaches every file that answers to its
+target (a wiki link to a note name, the file's stem; a markdown link or an import to a path in the linking
+file's root). So a file indexed before the file it mentions or links to still gets its edges, and deleting a
+file takes its edges with it.
+
+Every value travels as a query parameter; labels, relationship types and property names are constants here.
+Writes are batched (`UNWIND $rows AS row MERGE ...`), and a file's update is one transaction: its old nodes
+go first, then the new ones are written, so applying the same update twice gives the same graph.
+
+One driver (with its connection pool) serves every Neo4jGraph of a process that uses the same server and
+credentials; it closes when the last of them closes. The password is held by the driver only, never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any, Final
+
+from neo4j import Driver, GraphDatabase, ManagedTransaction, NotificationDisabledCategory, RoutingControl
+from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+
+from localmind.config import GraphSettings
+from localmind.stores.neo4j_migrations import check_schema, migrate, schema_version
+from localmind.stores.records import FileUpdate
+from localmind.stores.sqlite_store import StoreError
+
+log = logging.getLogger(__name__)
+
+Pairs = list[tuple[str, str]]
+Row = dict[str, Any]
+_FAN_OUT: Final = 50  # The same limits as the SQLite graph, so both answer alike.
+_PAIR_LIMIT: Final = _FAN_OUT * 20
+_ROWS_PER_STATEMENT: Final = 5000  # A huge file is still one transaction, sent in statements of this many rows.
+_ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+class BackendError(StoreError):
+    """A server backend cannot be reached, refuses the credentials, or fails; the message names the setting."""
+
+
+# Drivers -----------------------------------------------------------------------------------------------------
+
+DriverKey = tuple[str, str, str]
+
+
+@dataclass
+class _Shared:
+    driver: Driver
+    users: int
+
+
+class DriverPool:
+    """One driver per (URI, user, password) per process, shared by reference count.
+
+    The password's digest is part of the key so that a caller with other credentials never borrows a driver
+    that someone else authenticated; it is kept in memory only.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._shared: dict[DriverKey, _Shared] = {}
+
+    def acquire(self, settings: GraphSettings) -> tuple[DriverKey, Driver]:
+        password = settings.resolved_password()
+        key = (settings.uri, settings.user, hashlib.sha256(password.encode()).hexdigest())
+        with self._lock:
+            shared = self._shared.get(key)
+            if shared is None:
+                shared = _Shared(_new_driver(settings, password), 0)
+                self._shared[key] = shared
+            shared.users += 1
+            return key, shared.driver
+
+    def release(self, key: DriverKey) -> None:
+        with self._lock:
+            shared = self._shared.get(key)
+            if shared is None:
+                return
+            shared.users -= 1
+            if shared.users > 0:
+                return
+            del self._shared[key]
+        shared.driver.close()
+
+
+def _new_driver(settings: GraphSettings, password: str) -> Driver:
+    try:
+        return GraphDatabase.driver(
+            settings.uri,
+            auth=(settings.user, password),
+            max_connection_pool_size=settings.pool_size,
+            connection_acquisition_timeout=settings.acquisition_timeout,
+            max_connection_lifetime=settings.connection_lifetime,
+            # A transaction is retried no longer than a connection is waited for; the outbox replays the rest.
+            max_transaction_retry_time=settings.acquisition_timeout,
+            # Labels that do not exist yet (a new workspace, a new database) are expected, not a warning.
+            notifications_disabled_categories=[NotificationDisabledCategory.UNRECOGNIZED],
+        )
+    except (ConfigurationError, ValueError) as exc:
+        raise BackendError(
+            f"setting graph.uri: {settings.uri!r} is not a Neo4j URI Local Mind can use: {exc}"
+        ) from None
+
+
+DRIVERS: Final = DriverPool()
+
+
+def warn_if_weak(settings: GraphSettings) -> None:
+    if settings.password_is_weak():
+        log.warning(
+            "setting graph.password: the Neo4j password is a well-known default; "
+            "choose a strong one before the server is reachable by anyone else"
+        )
+
+
+@contextmanager
+def translated_errors(settings: GraphSettings) -> Iterator[None]:
+    """Turn the driver's errors into BackendErrors that name the setting to check (and never the password)."""
+    where = f"Neo4j at {settings.uri}"
+    try:
+        yield
+    except AuthError:
+        raise BackendError(
+            f"{where} refused the credentials of user {settings.user!r}: check graph.password "
+            "(or graph.password_file) and graph.user"
+        ) from None
+    except (ServiceUnavailable, SessionExpired) as exc:
+        raise BackendError(f"cannot reach {where} (setting graph.uri): {exc}") from None
+    except Neo4jError as exc:
+        raise BackendError(f"{where}, database {settings.database!r} (graph.database): {exc.message}") from None
+    except DriverError as exc:
+        raise BackendError(f"{where}: {exc}") from None
+
+
+# Queries -----------------------------------------------------------------------------------------------------
+# Each query names its parameters; $workspace always scopes the nodes it starts from.
+
+_GATHER_SHARED: Final = """
+CALL () {
+  MATCH (:Chunk {workspace: $workspace, file_id: $file_id})-[:MENTIONS|LINKS_TO]->(shared) RETURN shared
+  UNION
+  MATCH (:Symbol {workspace: $workspace, file_id: $file_id})-[:NAMED]->(shared) RETURN shared
+  UNION
+  MATCH (:File {workspace: $workspace, id: $file_id})-[:TAGGED|LINKS_TO|ANSWERS_TO]->(shared) RETURN shared
+}
+RETURN collect(elementId(shared)) AS shared
+"""
+
+_DELETE_OWNED: Final = """
+CALL () {
+  MATCH (owned:Chunk {workspace: $workspace, file_id: $file_id}) RETURN owned
+  UNION
+  MATCH (owned:Symbol {workspace: $workspace, file_id: $file_id}) RETURN owned
+  UNION
+  MATCH (owned:Section {workspace: $workspace, file_id: $file_id}) RETURN owned
+  UNION
+  MATCH (owned:File {workspace: $workspace, id: $file_id}) RETURN owned
+}
+DETACH DELETE owned
+"""
+
+_DELETE_UNUSED_SHARED: Final = """
+UNWIND $shared AS element
+MATCH (shared) WHERE elementId(shared) = element AND shared.workspace = $workspace
+  AND NOT EXISTS { (shared)--() }
+DELETE shared
+"""
+
+_WRITE_FILE: Final = """
+MERGE (f:File {workspace: $workspace, id: $file.id})
+SET f += $file
+WITH f
+UNWIND $answers AS row
+MERGE (t:Target {workspace: $workspace, key: row.key})
+ON CREATE SET t.kind = row.kind, t.value = row.value
+MERGE (f)-[:ANSWERS_TO]->(t)
+"""
+
+_WRITE_CHUNKS: Final = """
+MATCH (f:File {workspace: $workspace, id: $file_id})
+UNWIND $rows AS row
+MERGE (c:Chunk {workspace: $workspace, id: row.id})
+SET c += row
+MERGE (f)-[:CONTAINS]->(c)
+"""
+
+_WRITE_NEXT: Final = """
+UNWIND $rows AS row
+MATCH (before:Chunk {workspace: $workspace, id: row.before})
+MATCH (after:Chunk {workspace: $workspace, id: row.after})
+MERGE (before)-[:NEXT]->(after)
+"""
+
+_WRITE_SECTIONS: Final = """
+UNWIND $rows AS row
+MERGE (s:Section {workspace: $workspace, id: row.id})
+SET s += row
+"""
+
+_WRITE_IN_SECTION: Final = """
+UNWIND $rows AS row
+MATCH (c:Chunk {workspace: $workspace, id: row.chunk_id})
+MATCH (s:Section {workspace: $workspace, id: row.section_id})
+MERGE (c)-[:IN_SECTION]->(s)
+"""
+
+_WRITE_SYMBOLS: Final = """
+UNWIND $rows AS row
+MERGE (s:Symbol {workspace: $workspace, id: row.id})
+SET s += row
+MERGE (n:Name {workspace: $workspace, name: row.name})
+MERGE (s)-[:NAMED]->(n)
+WITH s, row WHERE row.chunk_id IS NOT NULL
+MATCH (c:Chunk {workspace: $workspace, id: row.chunk_id})
+MERGE (c)-[:DEFINES]->(s)
+"""
+
+_WRITE_MENTIONS: Final = """
+UNWIND $rows AS row
+MATCH (c:Chunk {workspace: $workspace, id: row.chunk_id})
+MERGE (n:Name {workspace: $workspace, name: row.name})
+MERGE (c)-[:MENTIONS]->(n)
+"""
+
+_WRITE_TAGS: Final = """
+MATCH (f:File {workspace: $workspace, id: $file_id})
+UNWIND $rows AS row
+MERGE (t:Tag {workspace: $workspace, name: row.name})
+SET t.key = row.key
+MERGE (f)-[r:TAGGED]->(t)
+SET r.chunk_ids = row.chunk_ids
+"""
+
+_WRITE_LINKS: Final = """
+MATCH (f:File {workspace: $workspace, id: $file_id})
+UNWIND $rows AS row
+MERGE (t:Target {workspace: $workspace, key: row.key})
+ON CREATE SET t.kind = row.kind, t.value = row.value
+MERGE (f)-[:LINKS_TO]->(t)
+WITH t, row WHERE row.chunk_id IS NOT NULL
+MATCH (c:Chunk {workspace: $workspace, id: row.chunk_id})
+MERGE (c)-[:LINKS_TO]->(t)
+"""
+
+_DEFINITIONS_MENTIONED_BY: Final = """
+MATCH (seed:Chunk {workspace: $workspace}) WHERE seed.id IN $values
+MATCH (seed)-[:MENTIONS]->(:Name)<-[:NAMED]-(:Symbol)<-[:DEFINES]-(reached:Chunk)
+WHERE reached <> seed
+RETURN seed.id AS source, reached.id AS reached LIMIT $limit
+"""
+
+_MENTIONS_OF_DEFINITIONS_IN: Final = """
+MATCH (seed:Chunk {workspace: $workspace}) WHERE seed.id IN $values
+MATCH (seed)-[:DEFINES]->(:Symbol)-[:NAMED]->(:Name)<-[:MENTIONS]-(reached:Chunk)
+WHERE reached <> seed
+RETURN seed.id AS source, reached.id AS reached LIMIT $limit
+"""
+
+_LINKED_CHUNKS: Final = """
+MATCH (seed:Chunk {workspace: $workspace}) WHERE seed.id IN $values
+MATCH (seed)-[:LINKS_TO]->(:Target)<-[:ANSWERS_TO]-(:File)-[:CONTAINS]->(reached:Chunk {ordinal: 0})
+RETURN DISTINCT seed.id AS source, reached.id AS reached
+"""
+
+_DEFINITIONS_NAMED: Final = """
+MATCH (n:Name {workspace: $workspace}) WHERE n.name IN $values
+MATCH (n)<-[:NAMED]-(:Symbol)<-[:DEFINES]-(reached:Chunk)
+RETURN n.name AS source, reached.id AS reached
+UNION
+MATCH (s:Symbol {workspace: $workspace}) WHERE s.qualified_name IN $values
+MATCH (s)<-[:DEFINES]-(reached:Chunk)
+RETURN s.qualified_name AS source, reached.id AS reached
+"""
+
+_MENTIONS_NAMED: Final = """
+MATCH (n:Name {workspace: $workspace}) WHERE n.name IN $values AND EXISTS { (n)<-[:NAMED]-(:Symbol) }
+MATCH (n)<-[:MENTIONS]-(reached:Chunk)
+RETURN DISTINCT n.name AS source, reached.id AS reached LIMIT $limit
+"""
+
+_TAGGED_CHUNKS: Final = """
+MATCH (t:Tag {workspace: $workspace}) WHERE t.key IN $values
+MATCH (t)<-[:TAGGED]-(:File)-[:CONTAINS]->(reached:Chunk {ordinal: 0})
+RETURN DISTINCT t.name AS source, reached.id AS reached LIMIT $limit
+"""
+
+_LINKED_FILES_FIRST_CHUNKS: Final = """
+MATCH (f:File {workspace: $workspace, id: $file_id})
+CALL (f) {
+  MATCH (f)-[:LINKS_TO]->(:Target)<-[:ANSWERS_TO]-(other:File) RETURN other
+  UNION
+  MATCH (f)-[:ANSWERS_TO]->(:Target)<-[:LINKS_TO]-(other:File) RETURN other
+}
+MATCH (other)-[:CONTAINS]->(reached:Chunk {ordinal: 0})
+RETURN DISTINCT reached.id AS reached LIMIT $limit
+"""
+
+_FILE_INVENTORY: Final = """
+MATCH (f:File {workspace: $workspace})
+OPTIONAL MATCH (f)-[:CONTAINS]->(c:Chunk)
+RETURN f.id AS file, collect(c.id) AS chunks
+"""
+
+
+# The graph ---------------------------------------------------------------------------------------------------
+
+
+class Neo4jGraph:
+    """The GraphStore of one workspace in a Neo4j database.
+
+    Opening checks the database's schema: a database that has never held Local Mind gets the current schema
+    at once; one at an older schema is refused until `localmind migrate` runs; a newer one is refused.
+    """
+
+    def __init__(self, settings: GraphSettings, workspace: str) -> None:
+        if not workspace:
+            raise ValueError("a Neo4jGraph needs a workspace key")
+        self._settings = settings
+        self._workspace = workspace
+        self._database = settings.database
+        warn_if_weak(settings)
+        self._key, self._driver = DRIVERS.acquire(settings)
+        self._closed = False
+        try:
+            self._prepare_schema()
+        except BaseException:
+            self.close()
+            raise
+
+    def __repr__(self) -> str:
+        s = self._settings
+        return f"Neo4jGraph(uri={s.uri!r}, user={s.user!r}, database={s.database!r}, workspace={self._workspace!r})"
+
+    @property
+    def driver(self) -> Driver:
+        """The shared driver (for maintenance and tests); closing it is the pool's job."""
+        return self._driver
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            DRIVERS.release(self._key)
+
+    def _prepare_schema(self) -> None:
+        with translated_errors(self._settings):
+            # Fails at once when the server is down or refuses the credentials; queries would retry for a while.
+            self._driver.verify_connectivity()
+            if schema_version(self._driver, self._database) is None:
+                applied = migrate(self._driver, self._database)
+                log.info("Neo4j database %r was new to Local Mind; applied graph schema %s", self._database, applied)
+            else:
+                check_schema(self._driver, self._database)
+
+    # Writes ----------------------------------------------------------------------------------------------------
+
+    def write_file(self, update: FileUpdate) -> None:
+        """Replace everything the file contributed, in one transaction."""
+        statements = _file_statements(update)
+        self._write(lambda tx: _replace_file(tx, self._workspace, update.file.id, statements))
+
+    def delete_file(self, file_id: str) -> None:
+        """Remove the file's nodes and edges, and the shared nodes nothing else uses any more."""
+        self._write(lambda tx: _delete_file(tx, self._workspace, file_id))
+
+    def _write(self, work: Callable[[ManagedTransaction], None]) -> None:
+        with translated_errors(self._settings), self._driver.session(database=self._database) as session:
+            session.execute_write(work)
+
+    # Reads -----------------------------------------------------------------------------------------------------
+
+    def definitions_mentioned_by(self, chunks: Iterable[str]) -> Pairs:
+        """Seed chunk → MENTIONS → symbol → the chunk that DEFINES it."""
+        return self._pairs(_DEFINITIONS_MENTIONED_BY, _distinct(chunks), _PAIR_LIMIT)
+
+    def mentions_of_definitions_in(self, chunks: Iterable[str]) -> Pairs:
+        """Seed chunk → DEFINES → symbol → chunks that MENTION it."""
+        return self._pairs(_MENTIONS_OF_DEFINITIONS_IN, _distinct(chunks), _PAIR_LIMIT)
+
+    def linked_chunks(self, chunks: Iterable[str]) -> Pairs:
+        """Seed chunk → its LINKS_TO (wiki, markdown, import) → the first chunk of each linked file."""
+        return self._pairs(_LINKED_CHUNKS, _distinct(chunks), None)
+
+    def definitions_named(self, names: Iterable[str]) -> Pairs:
+        """A name (exact or qualified) → the chunks defining a symbol of that name."""
+        return self._pairs(_DEFINITIONS_NAMED, _distinct(names), None)
+
+    def mentions_named(self, names: Iterable[str]) -> Pairs:
+        """A name → chunks that mention a defined symbol of that name."""
+        return self._pairs(_MENTIONS_NAMED, _distinct(names), _FAN_OUT)
+
+    def tagged_chunks(self, tags: Iterable[str]) -> Pairs:
+        """A tag (case-insensitive, as SQLite's lower() folds: ASCII only) → the first chunk of each file."""
+        return self._pairs(_TAGGED_CHUNKS, _distinct(fold_tag(tag) for tag in tags), _FAN_OUT)
+
+    def linked_files_first_chunks(self, file_id: str) -> list[str]:
+        """The first chunk of every file this file links to or is linked from."""
+        records = self._read(_LINKED_FILES_FIRST_CHUNKS, {"file_id": file_id, "limit": _FAN_OUT})
+        return [str(record["reached"]) for record in records]
+
+    def file_inventory(self) -> dict[str, set[str]]:
+        """Every file of this workspace → the ids of its chunks."""
+        records = self._read(_FILE_INVENTORY, {})
+        return {str(record["file"]): {str(chunk) for chunk in record["chunks"]} for record in records}
+
+    def _pairs(self, query: str, values: list[str], limit: int | None) -> Pairs:
+        if not values:
+            return []
+        records = self._read(query, {"values": values, "limit": limit})
+        return [(str(record["source"]), str(record["reached"])) for record in records]
+
+    def _read(self, query: str, parameters: Row) -> list[Any]:
+        with translated_errors(self._settings):
+            records, _, _ = self._driver.execute_query(
+                query,
+                {**parameters, "workspace": self._workspace},
+                database_=self._database,
+                routing_=RoutingControl.READ,
+            )
+        return list(records)
+
+
+# What a file writes ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Statement:
+    query: str
+    parameters: Row
+
+    def run(self, tx: ManagedTransaction, workspace: str) -> None:
+        tx.run(self.query, {**self.parameters, "workspace": workspace}).consume()
+
+
+def _replace_file(tx: ManagedTransaction, workspace: str, file_id: str, statements: list[_Statement]) -> None:
+    _delete_file(tx, workspace, file_id)
+    for statement in statements:
+        statement.run(tx, workspace)
+
+
+def _delete_file(tx: ManagedTransaction, workspace: str, file_id: str) -> None:
+    where = {"workspace": workspace, "file_id": file_id}
+    shared = tx.run(_GATHER_SHARED, where).single(strict=True)["shared"]
+    tx.run(_DELETE_OWNED, where).consume()
+    if shared:
+        tx.run(_DELETE_UNUSED_SHARED, {"workspace": workspace, "shared": shared}).consume()
+
+
+def _file_statements(update: FileUpdate) -> list[_Statement]:
+    """The batched statements that write one file, after its old nodes are gone (nothing is sent for no rows)."""
+    file_id = update.file.id
+    batches = [
+        (_WRITE_CHUNKS, _chunk_rows(update)),
+        (_WRITE_NEXT, _next_rows(update)),
+        (_WRITE_SECTIONS, _section_rows(update)),
+        (_WRITE_IN_SECTION, _in_section_rows(update)),
+        (_WRITE_SYMBOLS, _symbol_rows(update)),
+        (_WRITE_MENTIONS, _mention_rows(update)),
+        (_WRITE_TAGS, _tag_rows(update)),
+        (_WRITE_LINKS, _link_rows(update)),
+    ]
+    statements = [_Statement(_WRITE_FILE, {"file": _file_row(update), "answers": _answer_rows(update)})]
+    for query, rows in batches:
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            statements.append(
+                _Statement(query, {"file_id": file_id, "rows": rows[start : start + _ROWS_PER_STATEMENT]})
+            )
+    return statements
+
+
+def _file_row(update: FileUpdate) -> Row:
+    f = update.file
+    return {
+        "id": f.id,
+        "root": f.root,
+        "rel_path": f.rel_path,
+        "stem": file_stem(f.rel_path),
+        "kind": f.kind,
+        "language": f.language,
+        "title": f.title,
+        "size": f.size,
+        "mtime_ns": f.mtime_ns,
+        "content_hash": f.content_hash,
+        "chunk_count": len(update.chunks),
+        "model_id": update.model_id,
+    }
+
+
+def _answer_rows(update: FileUpdate) -> list[Row]:
+    """The link targets this file answers to: its note name, and its path within its root."""
+    f = update.file
+    return [_target("note", file_stem(f.rel_path)), _target("path", f.rel_path, f.root)]
+
+
+def _chunk_rows(update: FileUpdate) -> list[Row]:
+    return [
+        {
+            "id": c.id,
+            "file_id": c.file_id,
+            "ordinal": c.ordinal,
+            "text_hash": c.text_hash,
+            "start_line": c.span[0],
+            "start_char": c.span[1],
+            "end_line": c.span[2],
+            "end_char": c.span[3],
+            "heading_path": list(c.heading_path),
+            "symbol": c.symbol,
+            "page": c.page,
+            "token_count": c.token_count,
+            "section_id": c.section_id,
+        }
+        for c in update.chunks
+    ]
+
+
+def _next_rows(update: FileUpdate) -> list[Row]:
+    by_ordinal = {c.ordinal: c.id for c in update.chunks}
+    return [
+        {"before": chunk, "after": by_ordinal[ordinal + 1]}
+        for ordinal, chunk in by_ordinal.items()
+        if ordinal + 1 in by_ordinal
+    ]
+
+
+def _section_rows(update: FileUpdate) -> list[Row]:
+    return [
+        {
+            "id": s.id,
+            "file_id": s.file_id,
+            "title": s.title,
+            "level": s.level,
+            "start_line": s.span[0],
+            "start_char": s.span[1],
+            "end_line": s.span[2],
+            "end_char": s.span[3],
+            "parent_id": s.parent_id,
+        }
+        for s in update.sections
+    ]
+
+
+def _in_section_rows(update: FileUpdate) -> list[Row]:
+    return [{"chunk_id": c.id, "section_id": c.section_id} for c in update.chunks if c.section_id is not None]
+
+
+def _symbol_rows(update: FileUpdate) -> list[Row]:
+    return [
+        {
+            "id": s.id,
+            "file_id": s.file_id,
+            "chunk_id": s.chunk_id,
+            "name": s.name,
+            "qualified_name": s.qualified_name,
+            "kind": s.kind,
+            "start_line": s.span[0],
+            "start_char": s.span[1],
+            "end_line": s.span[2],
+            "end_char": s.span[3],
+            "name_line": s.name_line,
+            "name_char": s.name_char,
+            "doc": s.doc,
+        }
+        for s in update.symbols
+    ]
+
+
+def _mention_rows(update: FileUpdate) -> list[Row]:
+    unique = dict.fromkeys(update.mentions)
+    return [{"chunk_id": chunk, "name": name} for chunk, name in unique]
+
+
+def _tag_rows(update: FileUpdate) -> list[Row]:
+    """One row per distinct tag, with the chunks it was found in (none when it tags the whole file)."""
+    chunks_by_tag: dict[str, list[str]] = {}
+    for chunk, tag in update.tags:
+        found = chunks_by_tag.setdefault(tag, [])
+        if chunk is not None and chunk not in found:
+            found.append(chunk)
+    return [{"name": tag, "key": fold_tag(tag), "chunk_ids": chunks} for tag, chunks in chunks_by_tag.items()]
+
+
+def _link_rows(update: FileUpdate) -> list[Row]:
+    root = update.file.root
+    rows = [{**_link_target(link.kind, link.target, root), "chunk_id": link.chunk_id} for link in update.links]
+    unique = {json.dumps(row, sort_keys=True): row for row in rows}
+    return list(unique.values())
+
+
+def _link_target(kind: str, target: str, root: str) -> Row:
+    """What a link points at, as the SQLite joins read it: a note name (wiki), a path in the linking file's
+    root (markdown, import), a URL, or something no file answers to."""
+    if kind == "wiki":
+        return _target("note", target)
+    if kind in ("markdown", "import"):
+        return _target("path", target, root)
+    if kind == "url":
+        return _target("url", target)
+    return _target(f"other:{kind}", target)
+
+
+def _target(kind: str, value: str, root: str | None = None) -> Row:
+    parts = [kind, value] if root is None else [kind, root, value]
+    return {"key": json.dumps(parts, ensure_ascii=False), "kind": kind, "value": value}
+
+
+def file_stem(rel_path: str) -> str:
+    """A file's note name, as the SQLite store computes it: its name up to the first dot, lower-cased."""
+    return PurePosixPath(rel_path).name.split(".")[0].lower()
+
+
+def fold_tag(tag: str) -> str:
+    """A tag folded the way SQLite's lower() folds it (ASCII letters only), so both backends match alike."""
+    return tag.translate(_ASCII_LOWER)
+
+
+def _distinct(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))

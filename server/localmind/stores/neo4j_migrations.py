@@ -1,0 +1,142 @@
+"""Versioned schema migrations for the Neo4j graph: constraints and indexes, applied in order.
+
+The database records the schema it holds in one node, `(:LocalMindSchema {key: 'schema', version: N})`, the
+only Local Mind node without a workspace (the schema belongs to the whole database). Every statement is
+idempotent (`IF NOT EXISTS`), so a migration cut short by a crash is simply applied again.
+
+Policy: Local Mind migrates a database by itself only when it has never held a Local Mind schema (no schema
+record). A database at an older version is refused until someone runs `localmind migrate`, because a team's
+shared server may be used by several versions of Local Mind at once and should move on only when its owner
+decides; a database at a newer version is refused until this Local Mind is upgraded.
+
+To change the schema, append a Migration with the next version number; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Final
+
+from neo4j import Driver, RoutingControl
+
+from localmind.config import GraphSettings
+from localmind.stores.sqlite_store import StoreError
+
+log = logging.getLogger(__name__)
+
+SCHEMA_KEY: Final = "schema"
+INDEX_WAIT_SECONDS: Final = 300
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: Final[tuple[Migration, ...]] = (
+    Migration(
+        1,
+        "a unique key per workspace for every node label, and one schema record",
+        (
+            "CREATE CONSTRAINT localmind_schema_key IF NOT EXISTS FOR (n:LocalMindSchema) REQUIRE n.key IS UNIQUE",
+            "CREATE CONSTRAINT localmind_file_key IF NOT EXISTS FOR (n:File) REQUIRE (n.workspace, n.id) IS UNIQUE",
+            "CREATE CONSTRAINT localmind_chunk_key IF NOT EXISTS FOR (n:Chunk) REQUIRE (n.workspace, n.id) IS UNIQUE",
+            "CREATE CONSTRAINT localmind_symbol_key IF NOT EXISTS FOR (n:Symbol) REQUIRE (n.workspace, n.id) IS UNIQUE",
+            "CREATE CONSTRAINT localmind_section_key IF NOT EXISTS FOR (n:Section) "
+            "REQUIRE (n.workspace, n.id) IS UNIQUE",
+            "CREATE CONSTRAINT localmind_name_key IF NOT EXISTS FOR (n:Name) REQUIRE (n.workspace, n.name) IS UNIQUE",
+            "CREATE CONSTRAINT localmind_tag_key IF NOT EXISTS FOR (n:Tag) REQUIRE (n.workspace, n.name) IS UNIQUE",
+            "CREATE CONSTRAINT localmind_target_key IF NOT EXISTS FOR (n:Target) "
+            "REQUIRE (n.workspace, n.key) IS UNIQUE",
+        ),
+    ),
+    Migration(
+        2,
+        "lookup indexes: files by workspace, a file's own nodes, symbols by qualified name, tags by folded name",
+        (
+            "CREATE INDEX localmind_file_workspace IF NOT EXISTS FOR (n:File) ON (n.workspace)",
+            "CREATE INDEX localmind_chunk_file IF NOT EXISTS FOR (n:Chunk) ON (n.workspace, n.file_id)",
+            "CREATE INDEX localmind_symbol_file IF NOT EXISTS FOR (n:Symbol) ON (n.workspace, n.file_id)",
+            "CREATE INDEX localmind_section_file IF NOT EXISTS FOR (n:Section) ON (n.workspace, n.file_id)",
+            "CREATE INDEX localmind_symbol_qualified IF NOT EXISTS FOR (n:Symbol) ON (n.workspace, n.qualified_name)",
+            "CREATE INDEX localmind_tag_folded IF NOT EXISTS FOR (n:Tag) ON (n.workspace, n.key)",
+        ),
+    ),
+)
+CURRENT_VERSION: Final = MIGRATIONS[-1].version
+
+_READ_VERSION: Final = "MATCH (s:LocalMindSchema {key: $key}) RETURN s.version AS version"
+_RECORD_VERSION: Final = (
+    "MERGE (s:LocalMindSchema {key: $key}) "
+    "SET s.version = CASE WHEN s.version IS NULL OR s.version < $version THEN $version ELSE s.version END, "
+    "s.updated_at = datetime()"
+)
+_AWAIT_INDEXES: Final = "CALL db.awaitIndexes($seconds)"
+
+
+def schema_version(driver: Driver, database: str) -> int | None:
+    """The version the database records, or None when it has never held a Local Mind schema."""
+    records, _, _ = driver.execute_query(
+        _READ_VERSION, {"key": SCHEMA_KEY}, database_=database, routing_=RoutingControl.READ
+    )
+    if not records or records[0]["version"] is None:
+        return None
+    return int(records[0]["version"])
+
+
+def check_schema(driver: Driver, database: str, current: int = CURRENT_VERSION) -> int:
+    """The database's schema version when this code can use it as it is; a StoreError saying what to do if not."""
+    found = schema_version(driver, database)
+    if found is None or found < current:
+        raise StoreError(
+            f"the Neo4j database {database!r} holds Local Mind graph schema {found or 0}, and this Local Mind "
+            f"needs schema {current}; run `localmind migrate` to bring it up to date"
+        )
+    _refuse_newer(found, database, current)
+    return found
+
+
+def migrate(driver: Driver, database: str, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+    """Apply every migration newer than the database's version, in order; answer the versions applied."""
+    current = migrations[-1].version
+    found = schema_version(driver, database) or 0
+    _refuse_newer(found, database, current)
+    applied = []
+    for migration in migrations:
+        if migration.version > found:
+            _apply(driver, database, migration)
+            applied.append(migration.version)
+    return applied
+
+
+def migrate_database(settings: GraphSettings) -> list[int]:
+    """What `localmind migrate` runs: bring the configured database's graph schema up to date."""
+    # The shared drivers and the error messages live with the graph adapter, which imports this module.
+    from localmind.stores.neo4j_graph import DRIVERS, translated_errors
+
+    key, driver = DRIVERS.acquire(settings)
+    try:
+        with translated_errors(settings):
+            return migrate(driver, settings.database)
+    finally:
+        DRIVERS.release(key)
+
+
+def _apply(driver: Driver, database: str, migration: Migration) -> None:
+    log.info("Neo4j database %r: applying graph schema %d (%s)", database, migration.version, migration.description)
+    # Schema commands cannot share a transaction with writes, so each one commits on its own.
+    for statement in migration.statements:
+        driver.execute_query(statement, database_=database)
+    driver.execute_query(_AWAIT_INDEXES, {"seconds": INDEX_WAIT_SECONDS}, database_=database)
+    driver.execute_query(_RECORD_VERSION, {"key": SCHEMA_KEY, "version": migration.version}, database_=database)
+
+
+def _refuse_newer(found: int, database: str, current: int) -> None:
+    if found > current:
+        raise StoreError(
+            f"the Neo4j database {database!r} holds Local Mind graph schema {found}, written by a newer Local Mind; "
+            f"this one understands schema {current} at most: upgrade localmind"
+        )

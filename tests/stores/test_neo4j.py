@@ -1,0 +1,279 @@
+"""What only the Neo4j adapter has: schema migrations, the shared driver, credentials that never leak, clear
+errors, index-backed queries, and a server that goes away and comes back."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from neo4j import Driver, GraphDatabase
+
+import localmind.stores.neo4j_graph as neo4j_graph
+from localmind.config import GraphSettings
+from localmind.errors import ConfigError
+from localmind.stores.neo4j_graph import BackendError, Neo4jGraph
+from localmind.stores.neo4j_migrations import (
+    CURRENT_VERSION,
+    MIGRATIONS,
+    SCHEMA_KEY,
+    check_schema,
+    migrate,
+    migrate_database,
+    schema_version,
+)
+from localmind.stores.sqlite_store import StoreError
+from tests.servers.neo4j_server import free_port
+from tests.stores.conftest import Neo4jEndpoint
+from tests.stores.test_graph_contract import notes
+
+# Every query the adapter sends, by its constant's name; each must start from an index, never a scan.
+QUERIES = {
+    name: value for name, value in vars(neo4j_graph).items() if name.startswith(("_WRITE", "_DELETE", "_GATHER"))
+}
+QUERIES |= {
+    name: getattr(neo4j_graph, name)
+    for name in (
+        "_DEFINITIONS_MENTIONED_BY",
+        "_MENTIONS_OF_DEFINITIONS_IN",
+        "_LINKED_CHUNKS",
+        "_DEFINITIONS_NAMED",
+        "_MENTIONS_NAMED",
+        "_TAGGED_CHUNKS",
+        "_LINKED_FILES_FIRST_CHUNKS",
+        "_FILE_INVENTORY",
+    )
+}
+
+
+@pytest.fixture(scope="module")
+def admin(neo4j_server: Neo4jEndpoint) -> Iterator[Driver]:
+    """A driver of the tests' own, to look at and tamper with the database behind the adapter's back."""
+    with GraphDatabase.driver(neo4j_server.uri, auth=(neo4j_server.user, neo4j_server.password)) as driver:
+        yield driver
+
+
+@pytest.fixture()
+def database(neo4j_settings: GraphSettings, admin: Driver) -> Iterator[str]:
+    """The test database, with its schema put back to the current version afterwards, whatever the test did."""
+    yield neo4j_settings.database
+    set_version(admin, neo4j_settings.database, CURRENT_VERSION)
+    migrate(admin, neo4j_settings.database)
+
+
+def changed(settings: GraphSettings, changes: dict[str, object]) -> GraphSettings:
+    """A validated copy of the settings with some values changed."""
+    return GraphSettings.model_validate({**settings.model_dump(), **changes})
+
+
+def set_version(driver: Driver, database: str, version: int) -> None:
+    driver.execute_query(
+        "MERGE (s:LocalMindSchema {key: $key}) SET s.version = $version",
+        key=SCHEMA_KEY,
+        version=version,
+        database_=database,
+    )
+
+
+def forget_schema(driver: Driver, database: str) -> None:
+    """Make the database look as if Local Mind had never used it: no schema record, no constraints or indexes."""
+    driver.execute_query("MATCH (s:LocalMindSchema) DELETE s", database_=database)
+    for show, drop in (("SHOW CONSTRAINTS", "DROP CONSTRAINT $name"), ("SHOW INDEXES", "DROP INDEX $name IF EXISTS")):
+        records, _, _ = driver.execute_query(
+            f"{show} YIELD name WHERE name STARTS WITH 'localmind_' RETURN name", database_=database
+        )
+        for record in records:
+            driver.execute_query(drop, name=record["name"], database_=database)
+
+
+def schema_names(driver: Driver, database: str) -> set[str]:
+    records, _, _ = driver.execute_query(
+        "SHOW INDEXES YIELD name WHERE name STARTS WITH 'localmind_' RETURN name", database_=database
+    )
+    return {record["name"] for record in records}
+
+
+# Migrations ----------------------------------------------------------------------------------------------------
+
+
+def test_a_database_new_to_local_mind_gets_the_current_schema(
+    neo4j_settings: GraphSettings, admin: Driver, database: str, workspace_key: str
+) -> None:
+    forget_schema(admin, database)
+    assert schema_version(admin, database) is None and not schema_names(admin, database)
+    graph = Neo4jGraph(neo4j_settings, workspace_key)
+    graph.close()
+    assert schema_version(admin, database) == CURRENT_VERSION
+    assert {"localmind_chunk_key", "localmind_chunk_file", "localmind_tag_folded"} <= schema_names(admin, database)
+
+
+def test_a_database_from_a_newer_local_mind_is_refused(
+    neo4j_settings: GraphSettings, admin: Driver, database: str, workspace_key: str
+) -> None:
+    set_version(admin, database, CURRENT_VERSION + 1)
+    with pytest.raises(StoreError, match="newer Local Mind") as refused:
+        Neo4jGraph(neo4j_settings, workspace_key)
+    assert f"schema {CURRENT_VERSION + 1}" in str(refused.value) and "upgrade localmind" in str(refused.value)
+    with pytest.raises(StoreError, match="newer Local Mind"):
+        migrate_database(neo4j_settings)
+
+
+def test_an_older_database_waits_for_localmind_migrate(
+    neo4j_settings: GraphSettings, admin: Driver, database: str, workspace_key: str
+) -> None:
+    set_version(admin, database, 1)
+    with pytest.raises(StoreError, match="run `localmind migrate`"):
+        Neo4jGraph(neo4j_settings, workspace_key)
+    assert migrate_database(neo4j_settings) == [m.version for m in MIGRATIONS if m.version > 1]
+    assert migrate_database(neo4j_settings) == []
+    assert check_schema(admin, database) == CURRENT_VERSION
+    Neo4jGraph(neo4j_settings, workspace_key).close()
+
+
+def test_migrations_are_numbered_in_order() -> None:
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+    assert all("IF NOT EXISTS" in statement for m in MIGRATIONS for statement in m.statements)
+
+
+# The shared driver ---------------------------------------------------------------------------------------------
+
+
+def test_graphs_on_one_server_share_one_driver_until_the_last_closes(
+    neo4j_settings: GraphSettings, workspace_key: str
+) -> None:
+    first = Neo4jGraph(neo4j_settings, workspace_key)
+    second = Neo4jGraph(changed(neo4j_settings, {"pool_size": 3}), f"{workspace_key}-2")
+    shared = first.driver
+    assert second.driver is shared
+    first.close()
+    first.close()  # Closing twice gives back one reference only.
+    assert second.file_inventory() == {}
+    second.close()
+    assert shared._closed  # The driver has no public flag for this.
+    third = Neo4jGraph(neo4j_settings, workspace_key)
+    assert third.driver is not shared
+    third.close()
+
+
+def test_other_credentials_never_borrow_an_open_driver(neo4j_settings: GraphSettings, workspace_key: str) -> None:
+    graph = Neo4jGraph(neo4j_settings, workspace_key)
+    try:
+        wrong = changed(neo4j_settings, {"password": "not-the-password-1"})
+        with pytest.raises(BackendError, match=r"graph\.password"):
+            Neo4jGraph(wrong, workspace_key)
+    finally:
+        graph.close()
+
+
+# Credentials and errors ----------------------------------------------------------------------------------------
+
+
+def test_the_password_appears_in_no_repr_log_or_error(
+    neo4j_settings: GraphSettings, neo4j_server: Neo4jEndpoint, workspace_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    graph = Neo4jGraph(neo4j_settings, workspace_key)
+    for update in notes().values():
+        graph.write_file(update)
+    graph.definitions_named(["parse_thing"])
+    shown = [repr(graph), repr(neo4j_settings), str(neo4j_settings), repr(graph.driver)]
+    graph.close()
+    wrong = "W0ng-secret-value"
+    with pytest.raises(BackendError) as refused:
+        Neo4jGraph(changed(neo4j_settings, {"password": wrong}), workspace_key)
+    assert "C: LOGON" in caplog.text  # The driver's own debug log, where the credentials travel, was captured.
+    for text in [*shown, caplog.text, str(refused.value)]:
+        assert neo4j_server.password not in text
+        assert wrong not in text
+
+
+def test_a_wrong_password_names_the_setting_not_the_value(neo4j_settings: GraphSettings, workspace_key: str) -> None:
+    wrong = changed(neo4j_settings, {"password": "definitely-wrong-99"})
+    with pytest.raises(BackendError) as refused:
+        Neo4jGraph(wrong, workspace_key)
+    message = str(refused.value)
+    assert "graph.password" in message and "definitely-wrong-99" not in message
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__
+
+
+def test_a_weak_password_is_warned_about(
+    neo4j_settings: GraphSettings, workspace_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Another user, so the failed login does not count against the neo4j user's lockout.
+    weak = changed(neo4j_settings, {"user": "weak-password-test", "password": "changeme"})
+    with pytest.raises(BackendError):
+        Neo4jGraph(weak, workspace_key)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "graph.password" in r.getMessage()]
+    assert warnings and "changeme" not in caplog.text
+    caplog.clear()
+    Neo4jGraph(neo4j_settings, workspace_key).close()
+    assert "well-known" not in caplog.text
+
+
+def test_a_missing_password_is_a_config_error(workspace_key: str) -> None:
+    with pytest.raises(ConfigError, match=r"graph\.password"):
+        Neo4jGraph(GraphSettings(backend="neo4j"), workspace_key)
+
+
+def test_the_password_can_come_from_a_file(neo4j_server: Neo4jEndpoint, workspace_key: str, tmp_path: Path) -> None:
+    secret = tmp_path / "neo4j-password"
+    secret.write_text(neo4j_server.password + "\n")
+    settings = neo4j_server.settings(password=None, password_file=secret)
+    Neo4jGraph(settings, workspace_key).close()
+
+
+def test_a_server_that_is_not_there_fails_fast_and_names_the_uri(workspace_key: str) -> None:
+    settings = GraphSettings(backend="neo4j", uri=f"bolt://127.0.0.1:{free_port()}", password="some-password-1")
+    began = time.monotonic()
+    with pytest.raises(BackendError, match=r"cannot reach Neo4j .*graph\.uri"):
+        Neo4jGraph(settings, workspace_key)
+    assert time.monotonic() - began < 10
+
+
+def test_a_uri_the_driver_cannot_use_names_the_setting(workspace_key: str) -> None:
+    settings = GraphSettings(backend="neo4j", uri="http://127.0.0.1:7474", password="some-password-1")
+    with pytest.raises(BackendError, match=r"graph\.uri"):
+        Neo4jGraph(settings, workspace_key)
+
+
+# Queries -------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_every_query_starts_from_an_index(name: str, admin: Driver, neo4j_settings: GraphSettings) -> None:
+    parameters = {"workspace": "w", "values": ["v"], "limit": 5, "file_id": "f", "rows": [], "shared": []}
+    parameters |= {"file": {"id": "f"}, "answers": []}
+    _, summary, _ = admin.execute_query("EXPLAIN " + QUERIES[name], parameters, database_=neo4j_settings.database)
+    operators = plan_operators(summary.plan)
+    assert not [op for op in operators if "Scan" in op], operators
+    assert [op for op in operators if "Seek" in op], operators
+
+
+def plan_operators(plan: dict[str, object]) -> list[str]:
+    children = plan.get("children") or []
+    assert isinstance(children, list)
+    return [str(plan["operatorType"]), *(op for child in children for op in plan_operators(child))]
+
+
+# Outage --------------------------------------------------------------------------------------------------------
+
+
+def test_after_a_crash_the_server_starts_again_with_its_data(
+    neo4j_server: Neo4jEndpoint, neo4j_settings: GraphSettings, workspace_key: str
+) -> None:
+    if neo4j_server.server is None:
+        pytest.skip("an external server (LOCALMIND_TEST_NEO4J_URI) is not the tests' to stop")
+    graph = Neo4jGraph(changed(neo4j_settings, {"acquisition_timeout": 2.0}), workspace_key)
+    try:
+        for update in notes().values():
+            graph.write_file(update)
+        before = graph.file_inventory()
+        neo4j_server.server.kill()
+        with pytest.raises(BackendError, match=r"graph\.uri"):
+            graph.file_inventory()
+        neo4j_server.server.start()
+        assert graph.file_inventory() == before
+    finally:
+        graph.close()
