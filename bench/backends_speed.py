@@ -1,0 +1,145 @@
+"""Embedded store against Neo4j + Milvus server, side by side on the same corpus, in one run.
+
+The corpus is the first N SciFact documents, one Markdown note each. Both configurations index it
+from scratch (embedding included, so the difference is what the backends cost), then answer the same
+SciFact claims with all three signals fused. The servers are the ones the test suite uses: Neo4j 5.26
+embedded in the project's Java launcher, and the Milvus 2.3 standalone server from PyPI. Their RSS
+(the whole process group) is read from /proc after indexing.
+
+    .venv/bin/python bench/backends_speed.py [--docs 600] [--queries 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchlib import SCIFACT_DIR, machine, read_jsonl, save_results, scifact_corpus
+from localmind.config import Settings, load_settings
+from localmind.embeddings import load_embedder
+from localmind.indexing.pipeline import Indexer
+from localmind.indexing.workspace import open_workspace
+from localmind.retrieval import Searcher, parse_query
+from localmind.service import open_remote_backends
+from tests.servers.milvus_server import MilvusServerProcess
+from tests.servers.neo4j_server import Neo4jServer
+
+
+def write_corpus(root: Path, docs: int) -> None:
+    root.mkdir(parents=True)
+    for doc in scifact_corpus()[:docs]:
+        (root / f"{doc['_id']}.md").write_text(f"# {doc['title']}\n\n{doc['text']}\n", encoding="utf-8")
+
+
+def run(settings: Settings, root: Path, claims: list[str]) -> dict[str, Any]:
+    """Index root from scratch and time the searches, with the backends the settings select."""
+    workspace = open_workspace([root], settings.indexing)
+    embedder = load_embedder(settings)
+    remote = open_remote_backends(settings, workspace, embedder)
+    try:
+        began = time.perf_counter()
+        indexer = Indexer(workspace, settings.indexing, embedder, None, remote.sinks)
+        report = indexer.run()
+        seconds = time.perf_counter() - began
+        searcher = Searcher(workspace.store_path, embedder, settings.retrieval, remote.graph, remote.vectors)
+        searcher.search(parse_query(query="warm up"))
+        samples = []
+        for claim in claims:
+            start = time.perf_counter()
+            searcher.search(parse_query(query=claim))
+            samples.append(time.perf_counter() - start)
+        searcher.close()
+    finally:
+        remote.close()
+    failed = indexer.last_drain.failed if indexer.last_drain else {}
+    return {
+        "chunks": report.chunks_written,
+        "index_s": round(seconds, 2),
+        "chunks_per_s": round(report.chunks_written / seconds, 2),
+        "embed_s": round(report.embed_seconds, 2),
+        "backend_failures": failed,
+        "search": percentiles(samples),
+    }
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)  # noqa: E731
+    return {
+        "p50_ms": pick(0.5),
+        "p95_ms": pick(0.95),
+        "p99_ms": pick(0.99),
+        "mean_ms": round(statistics.mean(ordered) * 1000, 2),
+    }
+
+
+def group_rss_mib(pid: int) -> float:
+    """Resident memory of a process group (the server and every helper process it started)."""
+    pgid = os.getpgid(pid)
+    listing = subprocess.run(["ps", "-o", "rss=", "-g", str(pgid)], capture_output=True, text=True, check=False)
+    return round(sum(int(v) for v in listing.stdout.split()) / 1024, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=600)
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    claims = [q["text"] for q in read_jsonl(SCIFACT_DIR / "queries.train.jsonl")][: args.queries]
+    with tempfile.TemporaryDirectory() as scratch:
+        base = Path(scratch)
+        neo4j, milvus = Neo4jServer(base / "neo4j"), MilvusServerProcess()
+        neo4j.start()
+        milvus.start()
+        try:
+            results = compare(base, args.docs, claims, neo4j, milvus)
+        finally:
+            neo4j.stop()
+            milvus.stop()
+    results.update(machine=machine(), docs=args.docs, queries=len(claims), load_average=os.getloadavg())
+    print_table(results)
+    save_results("backends_speed", results)
+
+
+def compare(
+    base: Path, docs: int, claims: list[str], neo4j: Neo4jServer, milvus: MilvusServerProcess
+) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for name in ("embedded", "servers"):
+        root = base / f"corpus-{name}"  # A folder of its own: another workspace, so nothing is shared.
+        write_corpus(root, docs)
+        overrides: dict[str, Any] = {"indexing": {"data_dir": str(base / f"data-{name}")}}
+        if name == "servers":
+            overrides["graph"] = {"backend": "neo4j", "uri": neo4j.uri, "user": neo4j.user, "password": neo4j.password}
+            overrides["vectors"] = {"backend": "milvus", "uri": milvus.uri}
+        results[name] = run(load_settings(overrides=overrides), root, claims)
+    assert neo4j._process is not None and milvus._runner is not None
+    results["server_rss_mib"] = {
+        "neo4j": group_rss_mib(neo4j._process.pid),
+        "milvus": group_rss_mib(milvus._runner.pid),
+    }
+    return results
+
+
+def print_table(results: dict[str, Any]) -> None:
+    for name in ("embedded", "servers"):
+        r, s = results[name], results[name]["search"]
+        print(
+            f"{name:<9} {r['chunks']} chunks indexed in {r['index_s']:.1f} s ({r['chunks_per_s']:.1f} chunks/s); "
+            f"search p50 {s['p50_ms']:.1f} ms p99 {s['p99_ms']:.1f} ms",
+            file=sys.stderr,
+        )
+    print(f"server RSS: {results['server_rss_mib']}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
