@@ -3,6 +3,10 @@
 Exact search is fast enough at workspace scale (about 10 ms for 100k × 384 on one core) and never
 misses a neighbour. The matrix is reloaded when the store's generation counter moves, so writes by
 this process or another are seen at the next search.
+
+Writes go to the SqliteStore, which keeps a file's vectors in the same transaction as the rest of the
+file's rows: `write_file` and `delete_file` here are the store's own, so the index is a `VectorStore`
+like the Milvus adapter. The index does not own the store, and closing it leaves the store open.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import threading
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from localmind.stores.records import FileUpdate
 from localmind.stores.sqlite_store import SqliteStore
 
 # One BLAS thread: on a shared 2-core machine more threads made latency erratic, not lower.
@@ -33,6 +38,14 @@ class EmbeddedVectorIndex:
     def __len__(self) -> int:
         self._refresh()
         return len(self.chunk_ids)
+
+    def write_file(self, update: FileUpdate) -> None:
+        """Replace the file's rows, vectors included, in one store transaction."""
+        self._store.write_file(update)
+
+    def delete_file(self, file_id: str) -> None:
+        """Remove the file's rows, vectors included, in one store transaction."""
+        self._store.delete_file(file_id)
 
     def search(self, query: np.ndarray, k: int, allowed_files: set[str] | None = None) -> list[tuple[str, float]]:
         """The k nearest chunks by cosine similarity (vectors are unit length), best first."""
@@ -58,6 +71,25 @@ class EmbeddedVectorIndex:
         mean = rows.mean(axis=0)
         norm = float(np.linalg.norm(mean))
         return mean / norm if norm > 0 else None
+
+    def file_inventory(self) -> dict[str, set[str]]:
+        """Every file with vectors of this model → the ids of its chunks."""
+        self._refresh()
+        with self._lock:  # One reload's arrays, never a mix of two.
+            chunk_ids, positions, file_ids = self.chunk_ids, self._file_index, self._file_ids
+        inventory: dict[str, set[str]] = {}
+        for chunk_id, position in zip(chunk_ids, positions, strict=True):
+            inventory.setdefault(file_ids[position], set()).add(str(chunk_id))
+        return inventory
+
+    def close(self) -> None:
+        """Drop the matrix; the store stays open for its owner. A later search reloads it."""
+        with self._lock:
+            self.chunk_ids = np.zeros(0, dtype=object)
+            self._file_index = np.zeros(0, dtype=np.int32)
+            self._file_ids = []
+            self._matrix = np.zeros((0, self._dimensions), dtype=np.float32)
+            self._generation = -1
 
     def _refresh(self) -> None:
         generation = self._store.generation()

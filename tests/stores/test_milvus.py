@@ -1,0 +1,297 @@
+"""What only the Milvus adapter has: its collection and schema, secrets kept out of sight, settings that
+reach every call, clear errors when Milvus is away, and Milvus Lite's one-process lock. The answers it
+gives are the contract's (test_vector_contract.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from pydantic import SecretStr
+
+from localmind.config import VectorSettings
+from localmind.errors import ConfigError
+from localmind.stores.milvus_vectors import InvalidIdError, MilvusVectors, VectorStoreError, collection_name
+from tests.stores.milvus_fixtures import SESSION_PREFIX, MilvusEndpoint, lite_settings, milvus_server
+from tests.stores.test_vector_contract import DIMENSIONS, MODEL, make_corpus, new_workspace
+
+__all__ = ["milvus_server"]  # A fixture, used by name.
+
+TOKEN = "root:Milvus-s3cret-token-4217"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def closed_port() -> int:
+    """A port nothing listens on (bound a moment ago, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def down_settings(**overrides: object) -> VectorSettings:
+    values: dict[str, object] = {"backend": "milvus", "uri": f"http://127.0.0.1:{closed_port()}", "timeout": 1.0}
+    values.update(overrides)
+    return VectorSettings.model_validate(values)
+
+
+@contextmanager
+def every_log_line() -> Iterator[io.StringIO]:
+    """Everything logged at any level: the root logger's and pymilvus's (which does not propagate)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    loggers = [logging.getLogger(name) for name in ("", "pymilvus", "milvus_lite", "localmind")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield stream
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+def test_collection_names_come_from_prefix_model_and_dimension() -> None:
+    name = collection_name("localmind", "sentence-transformers/all-MiniLM-L6-v2:fp32", 384)
+    assert re.fullmatch(r"localmind_sentence_transformers_all_minilm_l6_v2_fp32_[0-9a-f]{8}_384", name)
+    assert collection_name("localmind", "model-a", 384) != collection_name("localmind", "model_a", 384)
+    assert collection_name("localmind", "model-a", 384) != collection_name("localmind", "model-a", 768)
+    assert re.fullmatch(r"p_model_[0-9a-f]{8}_8", collection_name("p", "é/é", 8))
+
+
+def test_server_collection_schema_and_index(milvus_server: MilvusEndpoint) -> None:
+    store = MilvusVectors(milvus_server.settings(), new_workspace(), MODEL, DIMENSIONS)
+    try:
+        client = store._client
+        fields = {f["name"]: f for f in client.describe_collection(store.collection)["fields"]}
+        assert set(fields) == {"id", "workspace", "file_id", "vector"}
+        assert fields["id"].get("is_primary") and fields["id"]["params"]["max_length"] == 64
+        assert fields["workspace"].get("is_partition_key")
+        assert fields["vector"]["params"]["dim"] == DIMENSIONS
+        index = client.describe_index(store.collection, index_name=client.list_indexes(store.collection)[0])
+        assert (index["index_type"], index["metric_type"]) == ("FLAT", "IP")
+    finally:
+        store.close()
+
+
+def test_the_token_never_shows_in_repr_errors_or_logs(milvus_server: MilvusEndpoint) -> None:
+    # The test server does not check tokens; a server with authentication would receive this one.
+    settings = milvus_server.settings(token=SecretStr(TOKEN))
+    with every_log_line() as logs:
+        store = MilvusVectors(settings, new_workspace(), MODEL, DIMENSIONS)
+        corpus = make_corpus("0123456789abcdef")
+        store.write_file(corpus[0])
+        assert store.search(corpus[0].vectors[0], 3)
+        shown = [repr(store), str(store), repr(settings), repr(store.__dict__)]
+        store.close()
+        with pytest.raises(VectorStoreError) as refused:
+            MilvusVectors(down_settings(token=SecretStr(TOKEN)), new_workspace(), MODEL, DIMENSIONS)
+        with pytest.raises(VectorStoreError) as refused_userinfo:
+            url = f"http://admin:{TOKEN}@127.0.0.1:{closed_port()}"
+            MilvusVectors(down_settings(uri=url), new_workspace(), MODEL, DIMENSIONS)
+    for text in [*shown, str(refused.value), str(refused_userinfo.value), logs.getvalue()]:
+        assert TOKEN not in text and "s3cret" not in text
+
+
+def test_consistency_level_and_timeout_reach_every_call(milvus_server: MilvusEndpoint) -> None:
+    prefix = f"{SESSION_PREFIX}_bounded"
+    settings = milvus_server.settings(consistency_level="Bounded", timeout=7.5, collection_prefix=prefix)
+    store = MilvusVectors(settings, new_workspace(), MODEL, DIMENSIONS)
+    try:
+        # The collection's own default, for clients that name none; Bounded is 2 in Milvus's enumeration.
+        assert store._client.describe_collection(store.collection)["consistency_level"] == 2
+        calls = spy_on(store)
+        corpus = make_corpus("0123456789abcdef")
+        store.write_file(corpus[1])
+        store.search(corpus[1].vectors[0], 2)
+        store.search(corpus[1].vectors[0], 2, {corpus[1].file.id})
+        store.file_centroid(corpus[1].file.id)
+        store.file_inventory()
+        store.delete_file(corpus[1].file.id)
+    finally:
+        store.close()
+    assert {name for name, _ in calls} == {"insert", "delete", "search", "query"}
+    # Rounded up: pymilvus bounds its retries by the timeout only when that is a whole number of seconds.
+    assert all(kwargs["timeout"] == 8 for _, kwargs in calls)
+    reads = [kwargs for name, kwargs in calls if name in ("search", "query")]
+    assert reads and all(kwargs["consistency_level"] == "Bounded" for kwargs in reads)
+
+
+def spy_on(store: MilvusVectors) -> list[tuple[str, dict[str, Any]]]:
+    """Record the keyword arguments of every data call the store makes from now on."""
+    calls: list[tuple[str, dict[str, Any]]] = []
+    for name in ("insert", "delete", "search", "query"):
+        original = getattr(store._client, name)
+        setattr(store._client, name, recording(name, original, calls))
+    return calls
+
+
+def recording(name: str, method: Callable[..., Any], calls: list[tuple[str, dict[str, Any]]]) -> Callable[..., Any]:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        calls.append((name, kwargs))
+        return method(*args, **kwargs)
+
+    return call
+
+
+def test_a_server_that_is_down_is_named_in_a_clear_error() -> None:
+    settings = down_settings()
+    started = time.monotonic()
+    with pytest.raises(VectorStoreError) as refused:
+        MilvusVectors(settings, new_workspace(), MODEL, DIMENSIONS)
+    message = str(refused.value)
+    assert "vectors.uri" in message and settings.uri in message and "running" in message
+    assert time.monotonic() - started < 10
+
+
+def test_a_server_that_goes_away_fails_calls_within_the_timeout(milvus_server: MilvusEndpoint) -> None:
+    workspace, port = new_workspace(), int(milvus_server.uri.rsplit(":", 1)[1])
+    MilvusVectors(milvus_server.settings(), workspace, MODEL, DIMENSIONS).close()  # The collection is ready.
+    with TcpRelay(port) as relay:
+        settings = milvus_server.settings(uri=f"http://127.0.0.1:{relay.port}", timeout=1.0)
+        store = MilvusVectors(settings, workspace, MODEL, DIMENSIONS)
+        corpus = make_corpus("0123456789abcdef")
+        store.write_file(corpus[0])
+        relay.close()  # The server is out of reach from now on.
+        for call in (lambda: store.search(corpus[0].vectors[0], 3), lambda: store.write_file(corpus[1])):
+            started = time.monotonic()
+            with pytest.raises(VectorStoreError, match=r"vectors\.uri"):
+                call()
+            assert time.monotonic() - started < 3 * settings.timeout
+        store.close()
+
+
+class TcpRelay:
+    """Relays 127.0.0.1:port to a target port until closed: a network path to take away mid-session."""
+
+    def __init__(self, target: int) -> None:
+        self._target = target
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._listener.getsockname()[1])
+        self._sockets: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def __enter__(self) -> TcpRelay:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for sock in [self._listener, *self._sockets]:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
+
+    def _accept(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self._listener.accept()
+                upstream = socket.create_connection(("127.0.0.1", self._target))
+                self._sockets += [client, upstream]
+                for source, sink in ((client, upstream), (upstream, client)):
+                    threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+
+
+def test_ids_that_are_not_local_mind_ids_are_refused_before_any_call(tmp_path: Path) -> None:
+    with pytest.raises(InvalidIdError):
+        MilvusVectors(down_settings(), 'ab" or "1" == "1', MODEL, DIMENSIONS)
+    store = MilvusVectors(lite_settings(tmp_path / "ids.db"), new_workspace(), MODEL, DIMENSIONS)
+    try:
+        calls = spy_on(store)
+        with pytest.raises(InvalidIdError):
+            store.delete_file('" or 1==1 or "')
+        assert store.search(np.ones(DIMENSIONS, np.float32), 3, {'" or 1==1 or "'}) == []
+        assert store.file_centroid("\\") is None
+        assert calls == []
+    finally:
+        store.close()
+
+
+def test_a_uri_that_is_neither_a_server_nor_a_lite_file_names_the_setting() -> None:
+    settings = VectorSettings.model_validate({"backend": "milvus", "uri": "/var/lib/vectors.sqlite"})
+    with pytest.raises(ConfigError, match=r"vectors\.uri"):
+        MilvusVectors(settings, new_workspace(), MODEL, DIMENSIONS)
+
+
+def test_updates_of_another_shape_or_model_are_refused(tmp_path: Path) -> None:
+    store = MilvusVectors(lite_settings(tmp_path / "shape.db"), new_workspace(), MODEL, DIMENSIONS)
+    try:
+        update = make_corpus("0123456789abcdef")[2]
+        update.vectors = update.vectors[:, :8]
+        with pytest.raises(VectorStoreError, match="dimensions"):
+            store.write_file(update)
+        update.model_id = "another-model:int8"
+        with pytest.raises(VectorStoreError, match="another-model"):
+            store.write_file(update)
+        with pytest.raises(ValueError, match="dimensions"):
+            store.search(np.ones(8, np.float32), 3)
+        assert store.file_inventory() == {}
+    finally:
+        store.close()
+
+
+LITE_OPENER = textwrap.dedent(
+    """
+    import sys
+    from localmind.config import VectorSettings
+    from localmind.stores.milvus_vectors import MilvusVectors, VectorStoreError
+    settings = VectorSettings(backend="milvus", uri=sys.argv[1])
+    try:
+        MilvusVectors(settings, "00000000000000aa", "contract-test:fp32", 32).close()
+    except VectorStoreError as exc:
+        print(exc)
+        sys.exit(3)
+    """
+)
+
+
+def test_a_lite_file_serves_one_process_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    store = MilvusVectors(lite_settings(path), new_workspace(), MODEL, DIMENSIONS)
+    try:
+        held = open_from_another_process(path)
+    finally:
+        store.close()
+    assert held.returncode == 3, held.stderr
+    assert "vectors.uri" in held.stdout and "one process" in held.stdout
+    freed = open_from_another_process(path)
+    assert freed.returncode == 0, freed.stdout + freed.stderr
+
+
+def open_from_another_process(path: Path) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", LITE_OPENER, str(path)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO, check=False)
+
+
+def test_two_stores_on_one_lite_file_share_its_server(tmp_path: Path) -> None:
+    settings = lite_settings(tmp_path / "shared.db")
+    first, second = (MilvusVectors(settings, uuid.uuid4().hex[:16], MODEL, DIMENSIONS) for _ in range(2))
+    corpus = make_corpus("0123456789abcdef")
+    first.write_file(corpus[0])
+    first.close()  # The second store's connection and the file's Lite server stay open.
+    second.write_file(corpus[1])
+    assert second.file_inventory() == {corpus[1].file.id: {c.id for c in corpus[1].chunks}}
+    second.close()
