@@ -17,6 +17,7 @@ from localmind.indexing.workspace import STORE_FILE
 
 pytestmark = pytest.mark.slow
 KILL_AFTER_FILES = (0, 12, 45, 90)
+TURN_TAKING_FILES = 240
 
 
 def make_corpus(root: Path, files: int = 140) -> None:
@@ -121,7 +122,8 @@ def test_killed_runs_converge_to_the_uninterrupted_store(tmp_path: Path, model_c
 
 def test_two_indexers_at_once_take_turns_and_both_finish(tmp_path: Path, model_cache: Path, fp32: object) -> None:
     root = tmp_path / "corpus"
-    make_corpus(root, files=60)
+    # Enough files that the first run is still writing when the second has loaded its model (~3 s).
+    make_corpus(root, files=TURN_TAKING_FILES)
     command, env = index_command(root, tmp_path / "data", model_cache)
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while files_in_store(tmp_path / "data") < 1 and first.poll() is None:
@@ -130,8 +132,8 @@ def test_two_indexers_at_once_take_turns_and_both_finish(tmp_path: Path, model_c
     first.communicate(timeout=600)
     assert first.returncode == 0 and second.returncode == 0, second.stderr
     assert "another indexer is writing" in second.stderr
-    assert "indexed 0 files (60 unchanged" in second.stdout, "the second run found the first one's work done"
-    assert files_in_store(tmp_path / "data") == 60
+    assert f"indexed 0 files ({TURN_TAKING_FILES} unchanged" in second.stdout, "the second run found the work done"
+    assert files_in_store(tmp_path / "data") == TURN_TAKING_FILES
 
 
 def test_watch_mode_indexes_a_new_file_within_seconds(tmp_path: Path, model_cache: Path, fp32: object) -> None:

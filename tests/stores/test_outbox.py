@@ -101,3 +101,29 @@ def test_a_version_1_store_gains_the_outbox_without_a_rebuild(indexed_store: Pat
     assert store.query("SELECT COUNT(*) FROM files")[0][0] == files
     store.enqueue("x", "some-file", "write")
     assert store.outbox_counts() == {"x": 1}
+
+
+class InventoriedSink(RecordingSink):
+    def file_inventory(self) -> dict[str, set[str]]:
+        return {file_id: {chunk.id for chunk in update.chunks} for file_id, update in self.files.items()}
+
+
+def test_verify_finds_drift_and_repair_mends_it(indexed_store: Path) -> None:
+    from localmind.stores.verify import verify
+
+    store = SqliteStore(indexed_store, journal_backends=("server",))
+    sink = InventoriedSink()
+    ids = sorted(store.manifest_inventory())
+    for file_id in ids[1:]:
+        update = store.load_update(file_id)
+        assert update is not None
+        sink.write_file(update)
+    stale = store.load_update(ids[1])
+    assert stale is not None
+    sink.files[ids[1]] = FileUpdate(stale.file, stale.chunks[:-1] or [], stale.vectors[:-1], stale.model_id)
+    sink.files["ghost"] = stale
+    drift = verify(store, {"server": sink}, repair=False)["server"]
+    assert drift.missing == [ids[0]] and drift.extra == ["ghost"] and not drift.clean
+    assert drift.mismatched == ([ids[1]] if stale.chunks else [])
+    repaired = verify(store, {"server": sink}, repair=True)["server"]
+    assert repaired.clean and repaired.pending == 0 and sink.file_inventory() == store.manifest_inventory()
