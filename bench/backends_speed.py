@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchlib import SCIFACT_DIR, machine, read_jsonl, save_results, scifact_corpus
+from benchlib import SCIFACT_DIR, machine, percentiles, read_jsonl, save_results, scifact_corpus
 from localmind.config import Settings, load_settings
 from localmind.embeddings import load_embedder
 from localmind.indexing.pipeline import Indexer
@@ -68,17 +67,6 @@ def run(settings: Settings, root: Path, claims: list[str]) -> dict[str, Any]:
         "embed_s": round(report.embed_seconds, 2),
         "backend_failures": failed,
         "search": percentiles(samples),
-    }
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)  # noqa: E731
-    return {
-        "p50_ms": pick(0.5),
-        "p95_ms": pick(0.95),
-        "p99_ms": pick(0.99),
-        "mean_ms": round(statistics.mean(ordered) * 1000, 2),
     }
 
 

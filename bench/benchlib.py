@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -113,3 +114,16 @@ def save_results(name: str, results: dict[str, Any]) -> Path:
     path = RESULTS_DIR / f"{name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
     path.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return path
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    """Latency percentiles in milliseconds (nearest rank), with the maximum and the mean."""
+    ordered = sorted(seconds)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    return {
+        "p50_ms": pick(0.50),
+        "p95_ms": pick(0.95),
+        "p99_ms": pick(0.99),
+        "max_ms": ordered[-1] * 1000,
+        "mean_ms": statistics.mean(ordered) * 1000,
+    }

@@ -37,7 +37,6 @@ import random
 import re
 import shutil
 import sqlite3
-import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -48,7 +47,7 @@ from typing import Any
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from benchlib import SCIFACT_DIR, machine, read_jsonl, save_results, scifact_corpus
+from benchlib import SCIFACT_DIR, machine, percentiles, read_jsonl, save_results, scifact_corpus
 from localmind.config import EmbeddingsSettings
 from localmind.indexing.terms import STOPWORDS
 
@@ -258,18 +257,6 @@ def summarize(samples: list[Sample]) -> dict[str, Any]:
         "non_empty": sum(s.answered for s in samples),
         "store_changed": {"n": len(changed), **(percentiles(changed) if changed else {})},
         "store_unchanged": {"n": len(unchanged), **(percentiles(unchanged) if unchanged else {})},
-    }
-
-
-def percentiles(seconds: list[float]) -> dict[str, float]:
-    ordered = sorted(seconds)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
-    return {
-        "p50_ms": pick(0.50),
-        "p95_ms": pick(0.95),
-        "p99_ms": pick(0.99),
-        "max_ms": ordered[-1] * 1000,
-        "mean_ms": statistics.mean(ordered) * 1000,
     }
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchlib import SCIFACT_DIR, document_text, machine, read_jsonl, save_results, scifact_corpus
+from benchlib import SCIFACT_DIR, document_text, machine, percentiles, read_jsonl, save_results, scifact_corpus
 from localmind.config import RetrievalSettings
 from localmind.embeddings import load_embedder
 from localmind.indexing import ids
@@ -99,17 +98,6 @@ def synthetic_file(
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     record = FileRecord(file_id, "/bench", rel_path, "code", "python", None, 1000, 0, f"hash{number}")
     return FileUpdate(record, chunks, vectors, model_id, symbols=symbols, mentions=mentions)
-
-
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
-    return {
-        "p50_ms": pick(0.50),
-        "p95_ms": pick(0.95),
-        "p99_ms": pick(0.99),
-        "mean_ms": statistics.mean(ordered) * 1000,
-    }
 
 
 def child(size: int, queries: int) -> None:
