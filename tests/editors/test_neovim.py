@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from localmind.embeddings import OnnxEmbedder
+from tests.editors.nvim_support import readable_log, unescape_markdown
 
 HERE = Path(__file__).parent
 CLIENT_SCRIPT = HERE / "neovim_client.lua"
@@ -28,7 +28,6 @@ SEARCH_QUERY = "merge two configurations"
 # Line 12 (1-based) of src/config_loader.py defines parse_config.
 DEFINITION_LINE = 12
 # A backslash before any ASCII punctuation character is a CommonMark escape; cards escape names such as parse\_config.
-MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 pytestmark = pytest.mark.skipif(
     NVIM is None and "CI" not in os.environ, reason="Neovim (nvim) is not installed; only CI requires it"
@@ -56,19 +55,6 @@ class NeovimRun:
             f"server messages:\n{messages or '  (none)'}\n"
             f"Neovim's LSP log (the server's stderr is logged there):\n{self.log or '  (empty)'}"
         )
-
-
-def unescape_markdown(text: str) -> str:
-    """The text a reader sees: CommonMark's backslash escapes before ASCII punctuation removed (parse\\_config)."""
-    return MARKDOWN_ESCAPE.sub(r"\1", text)
-
-
-def readable_log(path: Path) -> str:
-    """Neovim's lsp.log, with the escaped line breaks of the server's stderr turned back into lines."""
-    if not path.exists():
-        return ""
-    text = path.read_text(errors="replace").replace("\\n", "\n").replace("\\t", "\t")
-    return text[-20000:]
 
 
 def run_neovim(root: Path, model_cache: Path, tmp_path: Path) -> NeovimRun:

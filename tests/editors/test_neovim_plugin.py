@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from localmind.embeddings import OnnxEmbedder
+from tests.editors.nvim_support import readable_log, unescape_markdown
 
 HERE = Path(__file__).parent
 DRIVER = HERE / "neovim_plugin_driver.lua"
@@ -33,7 +34,6 @@ CITED_PATH = "src/config_loader.py"
 PARSE_CONFIG_LINE = 12
 MERGE_CONFIGS_LINE = 23
 # A backslash before any ASCII punctuation character is a CommonMark escape; cards escape names such as parse\_config.
-MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 SOURCE_LINE = re.compile(r"^\[(\d+)\] (\S+):(\d+)$")
 
 pytestmark = pytest.mark.skipif(
@@ -55,17 +55,6 @@ class PluginRun:
             f"Neovim's stderr:\n{self.stderr[-3000:] or '  (empty)'}\n"
             f"Neovim's LSP log (the server's stderr is logged there):\n{self.log or '  (empty)'}"
         )
-
-
-def unescape_markdown(text: str) -> str:
-    return MARKDOWN_ESCAPE.sub(r"\1", text)
-
-
-def readable_log(path: Path) -> str:
-    if not path.exists():
-        return ""
-    text = path.read_text(errors="replace").replace("\\n", "\n").replace("\\t", "\t")
-    return text[-20000:]
 
 
 def run_driver(root: Path, outside: Path, model_cache: Path, tmp_path: Path) -> PluginRun:
