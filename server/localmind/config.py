@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -169,6 +169,116 @@ class VectorSettings(_Section):
     timeout: float = Field(10.0, gt=0, le=300, description="Seconds a Milvus call may take.")
 
 
+class LlmSettings(_Section):
+    """The language model that writes chat answers: any OpenAI-compatible chat-completions endpoint."""
+
+    base_url: str | None = Field(
+        None,
+        pattern=r"^https?://\S+$",
+        description="e.g. http://127.0.0.1:8080/v1 (llama.cpp, Ollama, vLLM, LM Studio); unset: extractive answers.",
+    )
+    model: str = Field("local", min_length=1, max_length=200, description="The model name sent to the endpoint.")
+    api_key: SecretStr | None = Field(None, description="Bearer token for the endpoint; never logged.")
+    temperature: float = Field(0.2, ge=0.0, le=2.0, description="Sampling temperature.")
+    max_tokens: int = Field(512, ge=1, le=32_768, description="Most tokens an answer may have.")
+    context_tokens: int = Field(2048, ge=256, le=1_048_576, description="The model's context window, in tokens.")
+    connect_timeout: float = Field(3.0, gt=0, le=120, description="Seconds to connect to the endpoint.")
+    first_token_timeout: float = Field(30.0, gt=0, le=600, description="Seconds to wait for the first token.")
+    timeout: float = Field(120.0, gt=0, le=3600, description="Seconds an answer may take in all.")
+
+
+class BackendPolicy(_Section):
+    """How calls to one backend are timed out, retried and cut off by its circuit breaker."""
+
+    timeout: float = Field(5.0, gt=0, le=600, description="Seconds one call may take.")
+    retries: int = Field(2, ge=0, le=10, description="Retries of a transient failure (backoff with jitter).")
+    backoff: float = Field(0.1, ge=0, le=60, description="First retry delay in seconds; doubles each retry.")
+    failure_threshold: int = Field(5, ge=1, le=1000, description="Consecutive failures that open the breaker.")
+    failure_rate: float = Field(
+        0.5, gt=0, le=1, description="Share of failed calls in the window that opens the breaker."
+    )
+    window: int = Field(20, ge=2, le=10_000, description="Recent calls the failure rate is computed over.")
+    reset_timeout: float = Field(5.0, gt=0, le=3600, description="Seconds the breaker stays open before a trial.")
+    half_open_calls: int = Field(1, ge=1, le=100, description="Trial calls let through while half-open.")
+
+
+def _policy(name: str, **defaults: Any) -> type[BackendPolicy]:
+    """A BackendPolicy whose defaults suit one backend; a partial override (only `timeout`, say) keeps
+    that backend's other defaults, which a default_factory instance would not."""
+    fields = {key: (type(value), Field(value, **_limits_of(BackendPolicy, key))) for key, value in defaults.items()}
+    return create_model(name, __base__=BackendPolicy, **fields)  # type: ignore[call-overload, no-any-return]
+
+
+def _limits_of(model: type[BaseModel], key: str) -> dict[str, Any]:
+    """The range and description a field declares, to carry over to a subclass's new default."""
+    info = model.model_fields[key]
+    bounds: dict[str, Any] = {"description": info.description}
+    for meta in info.metadata:
+        for bound in ("gt", "ge", "lt", "le"):
+            if getattr(meta, bound, None) is not None:
+                bounds[bound] = getattr(meta, bound)
+    return bounds
+
+
+Neo4jPolicy = _policy("Neo4jPolicy", timeout=5.0)
+MilvusPolicy = _policy("MilvusPolicy", timeout=5.0)
+LlmPolicy = _policy("LlmPolicy", timeout=120.0, retries=1, failure_threshold=3)
+EmbedderPolicy = _policy("EmbedderPolicy", timeout=60.0, retries=0)
+
+
+class ResilienceSettings(_Section):
+    """One policy per backend: Neo4j, Milvus, the LLM endpoint and the embedder."""
+
+    neo4j: Neo4jPolicy = Field(default_factory=Neo4jPolicy)  # type: ignore[valid-type]
+    milvus: MilvusPolicy = Field(default_factory=MilvusPolicy)  # type: ignore[valid-type]
+    llm: LlmPolicy = Field(default_factory=LlmPolicy)  # type: ignore[valid-type]
+    embedder: EmbedderPolicy = Field(default_factory=EmbedderPolicy)  # type: ignore[valid-type]
+
+
+class RateLimit(_Section):
+    """A token bucket: `per_minute` tokens refill evenly; at most `burst` are saved up."""
+
+    per_minute: float = Field(60.0, gt=0, le=1_000_000, description="Requests allowed per minute.")
+    burst: int = Field(10, ge=1, le=100_000, description="Requests allowed at once after a quiet spell.")
+
+
+def _limit(name: str, per_minute: float, burst: int) -> type[RateLimit]:
+    """A RateLimit with its own defaults (see _policy for why a subclass and not a factory)."""
+    fields = {
+        "per_minute": (float, Field(per_minute, **_limits_of(RateLimit, "per_minute"))),
+        "burst": (int, Field(burst, **_limits_of(RateLimit, "burst"))),
+    }
+    return create_model(name, __base__=RateLimit, **fields)  # type: ignore[call-overload, no-any-return]
+
+
+HoverLimit = _limit("HoverLimit", 6000, 200)
+SearchLimit = _limit("SearchLimit", 1200, 100)
+ChatLimit = _limit("ChatLimit", 60, 10)
+ReindexLimit = _limit("ReindexLimit", 30, 5)
+OverallLimit = _limit("OverallLimit", 12_000, 500)
+
+
+class LimitsSettings(_Section):
+    """Rate limits of the language server, per client connection and method class, plus one overall."""
+
+    hover: HoverLimit = Field(default_factory=HoverLimit)  # type: ignore[valid-type]
+    search: SearchLimit = Field(default_factory=SearchLimit)  # type: ignore[valid-type]
+    chat: ChatLimit = Field(default_factory=ChatLimit)  # type: ignore[valid-type]
+    reindex: ReindexLimit = Field(default_factory=ReindexLimit)  # type: ignore[valid-type]
+    overall: OverallLimit = Field(default_factory=OverallLimit)  # type: ignore[valid-type]
+
+
+class ObservabilitySettings(_Section):
+    """Logs and metrics: docs/observability.md. The command line's --log-format, --log-file and
+    --metrics-port override these."""
+
+    log_format: Literal["text", "json"] = Field("text", description="text, or json: one object per line.")
+    log_file: Path | None = Field(None, description="Write logs to this file instead of stderr (never stdout).")
+    metrics_port: int | None = Field(
+        None, ge=1024, le=65535, description="Serve Prometheus metrics on 127.0.0.1:PORT; unset: no endpoint."
+    )
+
+
 class Settings(BaseSettings):
     """Every setting of Local Mind, grouped by section."""
 
@@ -184,6 +294,10 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)  # type: ignore[arg-type]
     graph: GraphSettings = Field(default_factory=GraphSettings)  # type: ignore[arg-type]
     vectors: VectorSettings = Field(default_factory=VectorSettings)  # type: ignore[arg-type]
+    llm: LlmSettings = Field(default_factory=LlmSettings)  # type: ignore[arg-type]
+    resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @classmethod
     def settings_customise_sources(

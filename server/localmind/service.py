@@ -19,14 +19,18 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from localmind.chat.conversations import Conversations
 from localmind.config import Settings
 from localmind.embeddings import OnnxEmbedder, load_embedder
-from localmind.indexing.pipeline import IndexCancelled, Indexer, IndexReport, Progress
+from localmind.indexing.pipeline import IndexCancelled, Indexer, IndexReport, Progress, replay_outbox
 from localmind.indexing.workspace import Workspace, open_workspace
+from localmind.observability import metrics
+from localmind.observability.context import bound, carry
+from localmind.resilience import Guarded, Resilience, State, within
 from localmind.retrieval import Searcher
 from localmind.retrieval.navigation import Navigator
 from localmind.stores.deferred import Deferred
@@ -60,9 +64,12 @@ class RemoteBackends:
                 backend.close()
 
 
-def open_remote_backends(settings: Settings, workspace: Workspace, embedder: OnnxEmbedder) -> RemoteBackends:
+def open_remote_backends(
+    settings: Settings, workspace: Workspace, embedder: OnnxEmbedder, resilience: Resilience | None = None
+) -> RemoteBackends:
     """Neo4j and Milvus adapters when selected, each opened on first use (so a server that is down does
-    not stop indexing or search); their modules and drivers load only then."""
+    not stop indexing or search); their modules and drivers load only then. With `resilience`, every
+    call (opening included) goes through the backend's guard: timeout, retries, circuit breaker."""
     backends = RemoteBackends()
     if settings.graph.backend == "neo4j":
         settings.graph.resolved_password()  # A missing password is a configuration error, reported now.
@@ -72,7 +79,7 @@ def open_remote_backends(settings: Settings, workspace: Workspace, embedder: Onn
 
             return Neo4jGraph(settings.graph, workspace.key)
 
-        backends.graph = cast(GraphStore, Deferred("neo4j", open_graph))
+        backends.graph = cast(GraphStore, _guarded(Deferred("neo4j", open_graph), "neo4j", resilience))
     if settings.vectors.backend == "milvus":
 
         def open_vectors() -> VectorStore:
@@ -80,8 +87,12 @@ def open_remote_backends(settings: Settings, workspace: Workspace, embedder: Onn
 
             return MilvusVectors(settings.vectors, workspace.key, embedder.model_id, embedder.dimensions)
 
-        backends.vectors = cast(VectorStore, Deferred("milvus", open_vectors))
+        backends.vectors = cast(VectorStore, _guarded(Deferred("milvus", open_vectors), "milvus", resilience))
     return backends
+
+
+def _guarded(backend: Deferred, name: str, resilience: Resilience | None) -> Any:
+    return backend if resilience is None else Guarded(backend, resilience.guard(name))
 
 
 @dataclass
@@ -119,6 +130,10 @@ class WorkspaceService:
         self._readers: Readers | None = None
         self._remote: RemoteBackends | None = None
         self.conversations = Conversations()
+        self.resilience = Resilience(settings.resilience)
+        self._replaying = threading.Event()  # Set while a replay waits for or runs on the indexing thread.
+        self._stop = threading.Event()
+        self._replay_thread: threading.Thread | None = None
 
     @property
     def roots(self) -> tuple[Path, ...]:
@@ -131,33 +146,46 @@ class WorkspaceService:
                 self._embedder = load_embedder(self.settings)
             return self._embedder
 
+    def guarded_embedder(self) -> OnnxEmbedder:
+        """The embedder with its calls (query embeddings) behind the embedder's guard."""
+        embedder = self.embedder()
+        guard = self.resilience.guard("embedder")
+        return cast(OnnxEmbedder, Guarded(embedder, guard, plain=("model_id", "dimensions", "provider", "spec")))
+
     def remote(self) -> RemoteBackends:
         """The selected server backends, opened on first use (none with the embedded defaults)."""
         embedder = self.embedder()
         with self._embedder_lock:
             if self._remote is None:
-                self._remote = open_remote_backends(self.settings, self.workspace, embedder)
+                self._remote = open_remote_backends(self.settings, self.workspace, embedder, self.resilience)
+                if self._remote.sinks:
+                    self._start_replay_loop()
             return self._remote
 
     # Reads -----------------------------------------------------------------------------------------
 
-    def read(self, work: Callable[[Readers], T]) -> Future[T]:
-        """Run work on the reader thread with its searcher and navigator."""
-        return self._reader.submit(self._with_readers, work)
+    def read(self, work: Callable[[Readers], T], budget: float | None = None) -> Future[T]:
+        """Run work on the reader thread with its searcher and navigator. Backend calls it makes end
+        within `budget` seconds of its start (each backend's own timeout otherwise)."""
+        return self._reader.submit(carry(self._with_readers), work, budget)
 
-    def _with_readers(self, work: Callable[[Readers], T]) -> T:
+    def _with_readers(self, work: Callable[[Readers], T], budget: float | None = None) -> T:
         if self._readers is None:
             store_path = self.workspace.store_path
             remote = self.remote()
-            searcher = Searcher(store_path, self.embedder(), self.settings.retrieval, remote.graph, remote.vectors)
+            searcher = Searcher(
+                store_path, self.guarded_embedder(), self.settings.retrieval, remote.graph, remote.vectors
+            )
             self._readers = Readers(searcher, Navigator(store_path))
-        return work(self._readers)
+        with within(budget):
+            return work(self._readers)
 
     # Indexing --------------------------------------------------------------------------------------
 
     def index(self, on_progress: Callable[[Progress], None], cancelled: Callable[[], bool]) -> Future[IndexReport]:
         """One incremental pass on the indexing thread; `cancelled` is polled after every batch of files."""
-        return self._indexer.submit(self._index, on_progress, cancelled)
+        metrics.INDEX_QUEUE_DEPTH.inc()
+        return self._indexer.submit(carry(self._index), on_progress, cancelled)
 
     def _index_embedder(self) -> OnnxEmbedder:
         """The indexing thread's own session, created on that thread after it lowered its priority, so
@@ -166,6 +194,11 @@ class WorkspaceService:
         return load_embedder(self.settings, purpose="index")
 
     def _index(self, on_progress: Callable[[Progress], None], cancelled: Callable[[], bool]) -> IndexReport:
+        metrics.INDEX_QUEUE_DEPTH.dec()
+        with bound():
+            return self._index_run(on_progress, cancelled)
+
+    def _index_run(self, on_progress: Callable[[Progress], None], cancelled: Callable[[], bool]) -> IndexReport:
         state = self.index_state
         state.running, state.last_error = True, None
 
@@ -179,6 +212,7 @@ class WorkspaceService:
             sinks = self.remote().sinks
             indexer = Indexer(self.workspace, self.settings.indexing, self._index_embedder(), progress, sinks)
             report = indexer.run()
+            metrics.CHUNKS_INDEXED.inc(report.chunks_written)
             state.last_report = _report_json(report)
             state.last_drain = indexer.last_drain
             return report
@@ -212,41 +246,126 @@ class WorkspaceService:
                 "last_error": state.last_error,
             },
             "model": {"id": embedder.model_id, "provider": embedder.provider, "dimensions": embedder.dimensions},
-            "backends": self._backends_status(readers),
-            "breakers": {},
+            "backends": (backends := self._backends_status(readers)),
+            "breakers": self.resilience.snapshot(),
+            "health": "degraded" if _degraded(backends) else "ok",
+            "summary": self._summary(backends, readers),
         }
 
     def _backends_status(self, readers: Readers) -> dict[str, dict[str, Any]]:
-        """Each backend's kind and state; a server backend that failed to take its outbox is degraded."""
+        """Each backend's kind and state. A backend is degraded while its breaker is not closed, while
+        search leaves out its signal, or while its outbox could not be delivered."""
         pending = readers.searcher.store.outbox_counts()
         drain = self.index_state.last_drain
+        llm = "openai-compatible" if self.settings.llm.base_url else "none (extractive answers)"
         status: dict[str, dict[str, Any]] = {
             "graph": {"backend": self.settings.graph.backend, "state": "ok"},
             "vectors": {"backend": self.settings.vectors.backend, "state": "ok"},
             "embedder": {"backend": "onnxruntime", "state": "ok"},
+            "llm": {"backend": llm, "state": "ok"},
         }
-        for role, name in (("graph", "neo4j"), ("vectors", "milvus")):
-            if status[role]["backend"] != name:
+        breakers = self.resilience.snapshot()
+        for role, name in _GUARD_OF_ROLE.items():
+            entry = status[role]
+            if role in ("graph", "vectors") and entry["backend"] != name:
                 continue
-            status[role]["pending"] = pending.get(name, 0)
-            if drain is not None and name in drain.failed:
-                status[role].update(state="degraded", error=drain.failed[name])
+            if role in ("graph", "vectors"):
+                entry["pending"] = pending.get(name, 0)
+            breaker = breakers.get(name)
+            if breaker is not None and breaker["state"] != State.CLOSED:
+                _mark_degraded(entry, breaker["since"], breaker["last_error"], breaker["state"])
+            elif role in readers.searcher.unavailable:
+                error, since = readers.searcher.unavailable[role]
+                _mark_degraded(entry, since, error)
+            elif drain is not None and name in drain.failed and entry.get("pending"):
+                _mark_degraded(entry, self.index_state.finished_at or time.time(), drain.failed[name])
         return status
+
+    def _summary(self, backends: dict[str, dict[str, Any]], readers: Readers) -> str:
+        """One line for a status bar: degraded (which backend, since when), indexing (how far), or ready."""
+        degraded = [
+            f"{role} unavailable since {time.strftime('%H:%M', time.localtime(entry['since_epoch']))}"
+            for role, entry in backends.items()
+            if entry["state"] == "degraded"
+        ]
+        if degraded:
+            return "degraded: " + ", ".join(degraded)
+        state = self.index_state
+        if state.running:
+            percent = int(100 * state.files_done / state.files_total) if state.files_total else 0
+            return f"indexing {percent}%"
+        return f"ready: {readers.searcher.store.stats().get('chunks', 0)} chunks"
+
+    # Replaying the outbox after an outage ------------------------------------------------------------------
+
+    def _start_replay_loop(self) -> None:
+        """A thread that, every few seconds, asks the indexing thread to replay whatever the outbox holds:
+        after an outage the backend's breaker lets a trial through, and the journal drains by itself."""
+        policies = [self.settings.resilience.neo4j, self.settings.resilience.milvus]
+        interval = min(30.0, max(1.0, min(policy.reset_timeout for policy in policies)))
+        self._replay_thread = threading.Thread(
+            target=self._replay_loop, args=(interval,), name="localmind-replay", daemon=True
+        )
+        self._replay_thread.start()
+
+    def _replay_loop(self, interval: float) -> None:
+        while not self._stop.wait(interval):
+            if self.index_state.running or self._replaying.is_set():
+                continue
+            self._replaying.set()
+            try:
+                self._indexer.submit(carry(self._replay))
+            except RuntimeError:  # Shut down.
+                return
+
+    def _replay(self) -> None:
+        try:
+            with bound():
+                report = replay_outbox(self.workspace, self.remote().sinks)
+            if report is not None:
+                self.index_state.last_drain = report
+                self.index_state.finished_at = time.time()
+                log.info("outbox replay: applied %s, pending %s", report.applied, report.pending)
+        except Exception:
+            log.exception("outbox replay failed")
+        finally:
+            self._replaying.clear()
 
     def close(self) -> None:
         """Stop both threads after their current work and close the reader's connections."""
+        self._stop.set()
         self._indexer.shutdown(wait=True, cancel_futures=True)
         if self._readers is not None:
             self._reader.submit(self._close_readers).result()
         self._reader.shutdown(wait=True, cancel_futures=True)
         if self._remote is not None:
             self._remote.close()
+        self.resilience.close()
 
     def _close_readers(self) -> None:
         if self._readers is not None:
             self._readers.searcher.close()
             self._readers.navigator.close()
             self._readers = None
+
+
+# The guard that protects each role's backend.
+_GUARD_OF_ROLE = {"graph": "neo4j", "vectors": "milvus", "embedder": "embedder", "llm": "llm"}
+
+
+def _mark_degraded(entry: dict[str, Any], since: float, error: str | None, breaker: str | None = None) -> None:
+    entry.update(
+        state="degraded",
+        since=datetime.fromtimestamp(since).astimezone().isoformat(timespec="seconds"),
+        since_epoch=since,
+        error=error,
+    )
+    if breaker is not None:
+        entry["breaker"] = breaker
+
+
+def _degraded(backends: dict[str, dict[str, Any]]) -> bool:
+    return any(entry["state"] == "degraded" for entry in backends.values())
 
 
 # Linux nice value of the indexing thread and its ONNX Runtime workers: they take the cores when the

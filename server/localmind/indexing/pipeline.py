@@ -123,13 +123,7 @@ class Indexer:
             self.last_drain = self._replicator.drain()
 
     def _writer_lock(self) -> FileLock:
-        lock = FileLock(str(self.workspace.lock_path))
-        try:
-            lock.acquire(timeout=0.2)
-        except Timeout:
-            log.warning("another indexer is writing %s; waiting for it to finish", self.workspace.folder)
-            lock.acquire()
-        return lock
+        return writer_lock(self.workspace)
 
     def _run(self, store: IndexStore) -> IndexReport:
         report, started = IndexReport(), time.perf_counter()
@@ -308,3 +302,28 @@ def _update(item: _Prepared, vectors: np.ndarray, model_id: str, new: dict[str, 
         mentions=graph.mentions,
         embedded_texts=new,
     )
+
+
+def writer_lock(workspace: Workspace) -> FileLock:
+    """The workspace's writer lock, acquired: one process writes a store at a time."""
+    lock = FileLock(str(workspace.lock_path))
+    try:
+        lock.acquire(timeout=0.2)
+    except Timeout:
+        log.warning("another indexer is writing %s; waiting for it to finish", workspace.folder)
+        lock.acquire()
+    return lock
+
+
+def replay_outbox(workspace: Workspace, sinks: dict[str, FileSink]) -> DrainReport | None:
+    """Send the server backends what the outbox holds (after an outage), under the writer lock; None
+    when nothing waits."""
+    with writer_lock(workspace):
+        store = SqliteStore(workspace.store_path, journal_backends=tuple(sinks))
+        try:
+            waiting = store.outbox_counts()
+            if not any(waiting.get(name, 0) for name in sinks):
+                return None
+            return Replicator(store, sinks).drain()
+        finally:
+            store.close()

@@ -3,6 +3,7 @@ code units (the LSP default), so every outgoing range passes through the workspa
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from lsprotocol import types
@@ -46,3 +47,23 @@ def _range_json(value: Range) -> dict[str, Any]:
         "start": {"line": value.start.line, "character": value.start.character},
         "end": {"line": value.end.line, "character": value.end.character},
     }
+
+
+_SIGNAL_OF_ROLE = {"graph": "the knowledge graph", "vectors": "vector search", "embedder": "the embedder"}
+
+
+def degraded_note(unavailable: dict[str, tuple[str, float]]) -> str:
+    """A Markdown line for a card answered without some signals, e.g. "graph unavailable since 12:03";
+    empty when every signal answered."""
+    if not unavailable:
+        return ""
+    parts = [
+        f"{_SIGNAL_OF_ROLE.get(role, role)} unavailable since {time.strftime('%H:%M', time.localtime(since))}"
+        for role, (_, since) in sorted(unavailable.items())
+    ]
+    return "\n\n_Degraded: " + "; ".join(parts) + " — answered from the other signals._"
+
+
+def degraded_roles(unavailable: dict[str, tuple[str, float]]) -> list[str]:
+    """The roles (graph, vectors, embedder) whose signal a search had to leave out."""
+    return sorted(unavailable)

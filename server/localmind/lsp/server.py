@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
+import time
 from typing import Any
 
 from lsprotocol import types
@@ -18,10 +20,41 @@ from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol
 
 from localmind import __version__
+from localmind.config import LimitsSettings
+from localmind.observability import metrics
+from localmind.observability.context import bound
+from localmind.resilience import RateLimiter
 
 log = logging.getLogger(__name__)
 # Cancellations of requests that already finished are forgotten after this many newer ones.
 _REMEMBERED_CANCELS = 256
+# The JSON-RPC error code of a request refused by a rate limit: LSP's RequestFailed.
+RATE_LIMITED_CODE = -32803
+
+# Which rate limit a request counts against; methods not listed (lifecycle, status) are never limited.
+_METHOD_CLASSES = {
+    types.TEXT_DOCUMENT_HOVER: "hover",
+    types.WORKSPACE_SYMBOL: "search",
+    types.TEXT_DOCUMENT_DEFINITION: "search",
+    types.TEXT_DOCUMENT_REFERENCES: "search",
+    types.TEXT_DOCUMENT_DOCUMENT_SYMBOL: "search",
+}
+_COMMAND_CLASSES = {
+    "localmind.search": "search",
+    "localmind.related": "search",
+    "localmind.ask": "chat",
+    "localmind.summarize": "chat",
+    "localmind.reindex": "reindex",
+}
+# Over its limit, a hover is answered with no card (the editor shows nothing) instead of an error.
+_EMPTY_WHEN_LIMITED = {types.TEXT_DOCUMENT_HOVER}
+
+
+def method_class(method: str, params: Any) -> str | None:
+    """The rate-limit class of a request, by method and, for executeCommand, by command."""
+    if method == types.WORKSPACE_EXECUTE_COMMAND:
+        return _COMMAND_CLASSES.get(str(getattr(params, "command", "")))
+    return _METHOD_CLASSES.get(method)
 
 
 class LocalMindProtocol(LanguageServerProtocol):
@@ -43,6 +76,47 @@ class LocalMindProtocol(LanguageServerProtocol):
         self.in_flight: dict[Any, asyncio.Task[Any]] = {}
         # Ids the client cancelled, oldest first; a handler that starts later finds its id here.
         self.cancelled_by_client: dict[Any, None] = {}
+        self.limiter = RateLimiter(LimitsSettings())
+        self.connection = f"connection-{id(self):x}"
+        # Requests being answered: id → (method, start time), for the latency histogram.
+        self._started: dict[Any, tuple[str, float]] = {}
+
+    def _handle_request(self, msg_id: Any, method_name: str, params: Any) -> None:
+        """Every request: counted against its rate limit (refused over it), timed, and tagged with its id
+        in the logs (context variables set here are copied into the handler's task)."""
+        limited = method_class(method_name, params)
+        if limited is not None:
+            verdict = self.limiter.check(self.connection, limited)
+            if not verdict.allowed:
+                metrics.RATE_LIMITED.labels(limited).inc()
+                self._refuse(msg_id, method_name, verdict.limit, verdict.retry_after)
+                return
+        label = method_name
+        if method_name == types.WORKSPACE_EXECUTE_COMMAND:
+            label = f"{method_name}:{getattr(params, 'command', '?')}"
+        self._started[msg_id] = (label, time.perf_counter())
+        with bound(request=str(msg_id)):
+            super()._handle_request(msg_id, method_name, params)
+
+    def _refuse(self, msg_id: Any, method: str, limit: str, retry_after: float) -> None:
+        if method in _EMPTY_WHEN_LIMITED:
+            self._send_response(msg_id, result=None)
+            return
+        seconds = max(1, math.ceil(retry_after))
+        error = JsonRpcException(
+            f"rate limited, retry after {seconds} s (limit: {limit})",
+            code=RATE_LIMITED_CODE,
+            data={"retryAfter": round(retry_after, 3), "limit": limit},
+        )
+        self._send_response(msg_id, error=error.to_response_error())
+
+    def _send_response(self, msg_id: Any, result: Any | None = None, error: Any = None) -> None:
+        started = self._started.pop(msg_id, None)
+        if started is not None:
+            method, began = started
+            outcome = "ok" if error is None else "error"
+            metrics.REQUEST_SECONDS.labels(method, outcome).observe(time.perf_counter() - began)
+        super()._send_response(msg_id, result, error)
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         self.cancelled_by_client[msg_id] = None

@@ -20,7 +20,8 @@ from pygls.workspace import TextDocument
 from localmind.config import Settings, load_settings
 from localmind.errors import ConfigError
 from localmind.lsp.errors import NoWorkspace
-from localmind.lsp.server import LocalMindServer
+from localmind.lsp.server import LocalMindProtocol, LocalMindServer
+from localmind.resilience import RateLimiter
 from localmind.service import Readers, WorkspaceService
 
 log = logging.getLogger(__name__)
@@ -101,11 +102,17 @@ class Session:
             return False
         if current is not None:
             current.close()
+        self._apply_limits(settings)
         self.service = WorkspaceService(roots, settings) if roots else None
         if self.service is not None:
             for listener in self.listeners:
                 listener(self.service)
         return True
+
+    def _apply_limits(self, settings: Settings) -> None:
+        protocol = self.server.protocol
+        if isinstance(protocol, LocalMindProtocol) and protocol.limiter.settings != settings.limits:
+            protocol.limiter = RateLimiter(settings.limits)
 
     # Work ---------------------------------------------------------------------------------------------
 
@@ -114,9 +121,10 @@ class Session:
             raise NoWorkspace("no workspace folder is open: open a folder so Local Mind can index it")
         return self.service
 
-    async def read(self, work: Callable[[Readers], T]) -> T:
-        """Run work on the service's reader thread; cancelling the awaiting task drops it if not started."""
-        return await asyncio.wrap_future(self.require_service().read(work))
+    async def read(self, work: Callable[[Readers], T], budget: float | None = None) -> T:
+        """Run work on the service's reader thread; cancelling the awaiting task drops it if not started.
+        Backend calls it makes end within `budget` seconds (see WorkspaceService.read)."""
+        return await asyncio.wrap_future(self.require_service().read(work, budget))
 
     def document(self, uri: str) -> TextDocument:
         return self.server.workspace.get_text_document(uri)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,7 +16,6 @@ import pathspec
 
 from localmind.config import RetrievalSettings
 from localmind.embeddings import OnnxEmbedder
-from localmind.errors import LocalMindError
 from localmind.retrieval.fusion import Fused, reciprocal_rank_fusion
 from localmind.retrieval.graph import graph_ranking
 from localmind.retrieval.lexical import bm25_search
@@ -63,7 +63,8 @@ class Searcher:
         self.graph: GraphStore = graph or SqliteGraph(self.store)
         self._files: tuple[int, list[_FileRow]] = (-1, [])
         self._lock = threading.Lock()
-        self.unavailable: dict[str, str] = {}
+        # Signals left out because their backend failed: role → (error, wall-clock time of the first failure).
+        self.unavailable: dict[str, tuple[str, float]] = {}
         self._lexical_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localmind-bm25")
         self._lexical_store: SqliteStore | None = None  # Opened and used only on the pool's thread.
         indexed_with = self.store.meta("model_id")
@@ -104,8 +105,12 @@ class Searcher:
         if "lexical" in query.signals:
             lexical = self._lexical_pool.submit(self._lexical, query.query, depth, allowed)
         if "dense" in query.signals:
-            vector = self.embedder.embed_query(query.query)
-            dense = self._guarded("vectors", lambda: self.vectors.search(vector, depth, allowed))
+            vector = self._guarded("embedder", lambda: self.embedder.embed_query(query.query))
+            dense = (
+                None
+                if vector is None
+                else self._guarded("vectors", lambda: self.vectors.search(vector, depth, allowed))
+            )
             if dense is not None:
                 rankings["dense"] = [chunk for chunk, _ in dense]
         if lexical is not None:
@@ -117,16 +122,19 @@ class Searcher:
         return rankings
 
     def _guarded(self, backend: str, call: Callable[[], T]) -> T | None:
-        """A signal whose backend (a server) fails is left out, so search answers from the others; the
-        failure is logged and kept in `unavailable` (backend → error) for status and clients."""
+        """A signal whose backend (a server, the embedder) fails is left out, so search answers from the
+        others; the failure is logged and kept in `unavailable` for status, hover notes and clients."""
         try:
             result = call()
-        except LocalMindError as exc:
+        except Exception as exc:  # Any failure of one signal's backend; the other signals still answer.
             if backend not in self.unavailable:
-                log.warning("%s backend unavailable, searching without it: %s", backend, exc)
-            self.unavailable[backend] = str(exc)
+                log.warning("%s unavailable, searching without it: %s", backend, exc)
+                self.unavailable[backend] = (str(exc), time.time())
+            else:
+                self.unavailable[backend] = (str(exc), self.unavailable[backend][1])
             return None
-        self.unavailable.pop(backend, None)
+        if self.unavailable.pop(backend, None) is not None:
+            log.info("%s is back; searching with it again", backend)
         return result
 
     def _graph(self, query: SearchQuery, rankings: dict[str, list[str]], allowed: set[str] | None) -> list[str]:
@@ -153,10 +161,11 @@ class Searcher:
         either direction, fused by reciprocal rank; one hit per file."""
         depth = max(self.settings.candidates, k * 4)
         rankings: dict[str, list[str]] = {}
-        centroid = self.vectors.file_centroid(file_id)
+        centroid = self._guarded("vectors", lambda: self.vectors.file_centroid(file_id))
         if centroid is not None:
-            rankings["dense"] = [chunk for chunk, _ in self.vectors.search(centroid, depth)]
-        rankings["graph"] = self.graph.linked_files_first_chunks(file_id)
+            dense = self._guarded("vectors", lambda: self.vectors.search(centroid, depth))
+            rankings["dense"] = [chunk for chunk, _ in dense or []]
+        rankings["graph"] = self._guarded("graph", lambda: self.graph.linked_files_first_chunks(file_id)) or []
         others = {row.id for row in self._file_rows() if row.id != file_id}
         fused = reciprocal_rank_fusion(rankings, self._weights(), self.settings.rrf_k)
         hits: list[SearchHit] = []

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from lsprotocol import types
 
+from localmind.lsp.convert import degraded_note
 from localmind.lsp.features.base import Feature, quiet
 from localmind.retrieval.cards import build_card, render_markdown
 from localmind.retrieval.navigation import word_at
 from localmind.service import Readers
+
+# Seconds a hover's backend calls (Milvus, Neo4j, the embedder) may take in all: a slow or frozen server
+# costs a hover at most this, then the card is built from the other signals.
+HOVER_BACKEND_BUDGET = 0.1
 
 
 class HoverFeature(Feature):
@@ -27,9 +32,11 @@ class HoverFeature(Feature):
 
         def card(readers: Readers) -> str | None:
             found = build_card(readers.searcher, word, from_uri=uri)
-            return None if found is None or found.is_empty() else render_markdown(found)
+            if found is None or found.is_empty():
+                return None
+            return render_markdown(found) + degraded_note(readers.searcher.unavailable)
 
-        markdown = await self.session.read(card)
+        markdown = await self.session.read(card, budget=HOVER_BACKEND_BUDGET)
         if markdown is None:
             return None
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown))

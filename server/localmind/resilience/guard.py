@@ -1,0 +1,177 @@
+"""Every call to a backend goes through its BackendGuard: circuit breaker, timeout, retries, metrics.
+
+A backend call is blocking (the Neo4j and Milvus drivers, ONNX Runtime, httpx), so the guard runs it
+on the backend's own small thread pool and waits at most until the deadline: the earlier of the
+policy's timeout and the caller's deadline (`deadline.within`). A call that misses it is counted as a
+failure and left to finish on its worker; when every worker is still stuck on earlier calls (a frozen
+server), the next call is refused at once instead of queueing, so waiting never piles up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import contextmanager
+from typing import Any, ParamSpec, TypeVar
+
+from localmind.config import BackendPolicy
+from localmind.observability import metrics
+from localmind.observability.context import carry
+from localmind.resilience.breaker import CircuitBreaker, Transition
+from localmind.resilience.deadline import current_deadline
+from localmind.resilience.errors import BackendBusy, BackendTimeout, BackendUnavailable
+from localmind.resilience.retry import retrying_call
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# Workers per backend: calls in flight at once, stuck ones included.
+DEFAULT_WORKERS = 4
+
+
+def counts_against_backend(error: BaseException) -> bool:
+    """A failure that says something about the backend's health. A refusal by the breaker itself, or a
+    caller's mistake (bad arguments: ValueError, TypeError, KeyError), does not."""
+    return not isinstance(error, BackendUnavailable | ValueError | TypeError | KeyError | AttributeError)
+
+
+class BackendGuard:
+    def __init__(self, name: str, policy: BackendPolicy, workers: int = DEFAULT_WORKERS) -> None:
+        self.name = name
+        self.policy = policy
+        self.breaker = CircuitBreaker(name, policy)
+        self.breaker.listeners.append(_record_transition)
+        metrics.breaker_state(name, self.breaker.state.value)
+        self._slots = threading.BoundedSemaphore(workers)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"localmind-{name}")
+
+    # Blocking calls ---------------------------------------------------------------------------------------
+
+    def call(self, operation: str, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """work(*args, **kwargs) with the breaker, the timeout and retries of transient failures."""
+        deadline = self._deadline()
+        return retrying_call(lambda: self._attempt(operation, deadline, work, *args, **kwargs), self.policy, deadline)
+
+    def _deadline(self) -> float:
+        ends = time.monotonic() + self.policy.timeout
+        caller = current_deadline()
+        return ends if caller is None else min(ends, caller)
+
+    def _attempt(self, operation: str, deadline: float, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise BackendTimeout(self.name, operation, 0.0)
+        self.breaker.before_call()
+        if not self._slots.acquire(blocking=False):
+            self.breaker.on_abandon()
+            busy = BackendBusy(self.name, f"{self.name} is unavailable: every worker waits on an earlier call")
+            self._finish(operation, 0.0, busy)
+            raise busy
+        started = time.monotonic()
+        future = self._submit(work, *args, **kwargs)
+        try:
+            result = future.result(timeout=remaining)
+        except FutureTimeout:
+            error = BackendTimeout(self.name, operation, remaining)
+            self._finish(operation, time.monotonic() - started, error)
+            raise error from None
+        except BaseException as exc:
+            self._finish(operation, time.monotonic() - started, exc)
+            raise
+        self._finish(operation, time.monotonic() - started, None)
+        return result
+
+    def _submit(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+        def run() -> T:
+            try:
+                return work(*args, **kwargs)
+            finally:
+                self._slots.release()
+
+        try:
+            return self._pool.submit(carry(run))
+        except RuntimeError:  # The pool was shut down: the process is closing.
+            self._slots.release()
+            raise
+
+    def _finish(self, operation: str, seconds: float, error: BaseException | None) -> None:
+        if error is None:
+            self.breaker.on_success()
+        elif counts_against_backend(error) or isinstance(error, BackendBusy):
+            self.breaker.on_failure(error)
+        else:
+            self.breaker.on_abandon()
+        metrics.backend_call(self.name, operation, seconds, None if error is None else type(error).__name__)
+
+    # Calls the caller runs itself (streaming) -------------------------------------------------------------
+
+    @contextmanager
+    def attempt(self, operation: str = "call") -> Iterator[None]:
+        """For work that must run on the caller's thread (an LLM stream read piece by piece): raises
+        CircuitOpen at once when the breaker is open; on exit records a success, or a failure when an
+        exception escapes (cancellation and GeneratorExit give the permit back without a verdict)."""
+        self.breaker.before_call()
+        started = time.monotonic()
+        try:
+            yield
+        except (GeneratorExit, KeyboardInterrupt):
+            self.breaker.on_abandon()
+            raise
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                self.breaker.on_abandon()
+            else:
+                self._finish(operation, time.monotonic() - started, exc)
+            raise
+        else:
+            self._finish(operation, time.monotonic() - started, None)
+
+    # Status -----------------------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        breaker = self.breaker
+        return {
+            "state": breaker.state.value,
+            "since": breaker.since,
+            "retry_after": round(breaker.retry_after(), 3),
+            "last_error": breaker.last_error,
+        }
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _record_transition(transition: Transition) -> None:
+    metrics.breaker_state(transition.backend, transition.new.value)
+
+
+class Guarded:
+    """A backend adapter whose every public method call goes through a guard. The attribute is looked
+    up inside the guarded call, so a lazily opened adapter (stores.deferred) connects under the
+    guard's timeout too."""
+
+    def __init__(self, target: Any, guard: BackendGuard, plain: tuple[str, ...] = ()) -> None:
+        """`plain` names attributes read straight from the target (plain values, not calls)."""
+        self._target = target
+        self._guard = guard
+        self._plain = frozenset(plain)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name == "close" or name in self._plain:
+            return getattr(self._target, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._guard.call(name, lambda: getattr(self._target, name)(*args, **kwargs))
+
+        return call
+
+    def __repr__(self) -> str:
+        return f"Guarded({self._target!r})"
