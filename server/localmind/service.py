@@ -30,7 +30,7 @@ from localmind.indexing.pipeline import IndexCancelled, Indexer, IndexReport, Pr
 from localmind.indexing.workspace import Workspace, open_workspace
 from localmind.observability import metrics
 from localmind.observability.context import bound, carry
-from localmind.resilience import Guarded, Resilience, State, within
+from localmind.resilience import Guarded, Resilience, State, Transition, within
 from localmind.retrieval import Searcher
 from localmind.retrieval.navigation import Navigator
 from localmind.stores.deferred import Deferred
@@ -131,6 +131,7 @@ class WorkspaceService:
         self._remote: RemoteBackends | None = None
         self.conversations = Conversations()
         self.resilience = Resilience(settings.resilience)
+        self.resilience.listeners.append(self._on_breaker_change)
         self._replaying = threading.Event()  # Set while a replay waits for or runs on the indexing thread.
         self._stop = threading.Event()
         self._replay_thread: threading.Thread | None = None
@@ -295,6 +296,13 @@ class WorkspaceService:
             percent = int(100 * state.files_done / state.files_total) if state.files_total else 0
             return f"indexing {percent}%"
         return f"ready: {readers.searcher.store.stats().get('chunks', 0)} chunks"
+
+    def _on_breaker_change(self, transition: Transition) -> None:
+        """A closed breaker means its backend answers again: search stops reporting its signal as missing."""
+        readers = self._readers
+        if transition.new is State.CLOSED and readers is not None:
+            role = next((role for role, name in _GUARD_OF_ROLE.items() if name == transition.backend), None)
+            readers.searcher.unavailable.pop(role or "", None)
 
     # Replaying the outbox after an outage ------------------------------------------------------------------
 

@@ -77,6 +77,16 @@ class MilvusServerProcess:
             self.base_dir = None
         atexit.unregister(self.stop)
 
+    def freeze(self) -> None:
+        """Stop every process of the server with SIGSTOP: connections stay open and nothing answers."""
+        assert self._runner is not None
+        os.killpg(self._runner.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """Let a frozen server go on (SIGCONT)."""
+        assert self._runner is not None
+        os.killpg(self._runner.pid, signal.SIGCONT)
+
     def _spawn_runner(self, base_dir: Path) -> subprocess.Popen[bytes]:
         command = [sys.executable, str(Path(__file__).resolve()), "--base-dir", str(base_dir)]
         command += ["--parent-pid", str(os.getpid()), "--time-tick-ms", str(self.time_tick_ms)]

@@ -86,6 +86,11 @@ class _SharedServer:
 _SHARED_SERVER = _SharedServer()
 
 
+def milvus_process() -> MilvusServerProcess | None:
+    """The session's own Milvus server process (to freeze it), or None for an external server."""
+    return _SHARED_SERVER._process
+
+
 @pytest.fixture(scope="session")
 def milvus_server() -> Iterator[MilvusEndpoint]:
     """The session's Milvus server: started here in a temporary folder, or the external one."""

@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import time
+from collections import Counter
 from typing import Any
 
 from lsprotocol import types
@@ -77,6 +78,7 @@ class LocalMindProtocol(LanguageServerProtocol):
         # Ids the client cancelled, oldest first; a handler that starts later finds its id here.
         self.cancelled_by_client: dict[Any, None] = {}
         self.limiter = RateLimiter(LimitsSettings())
+        self.rate_limited: Counter[str] = Counter()  # Requests refused, by method class.
         self.connection = f"connection-{id(self):x}"
         # Requests being answered: id → (method, start time), for the latency histogram.
         self._started: dict[Any, tuple[str, float]] = {}
@@ -89,6 +91,7 @@ class LocalMindProtocol(LanguageServerProtocol):
             verdict = self.limiter.check(self.connection, limited)
             if not verdict.allowed:
                 metrics.RATE_LIMITED.labels(limited).inc()
+                self.rate_limited[limited] += 1
                 self._refuse(msg_id, method_name, verdict.limit, verdict.retry_after)
                 return
         label = method_name

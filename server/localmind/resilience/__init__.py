@@ -3,6 +3,7 @@ breaker; the language server's requests rate-limited. See docs/resilience.md for
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from localmind.config import ResilienceSettings
@@ -42,13 +43,21 @@ class Resilience:
     def __init__(self, settings: ResilienceSettings) -> None:
         self.settings = settings
         self._guards: dict[str, BackendGuard] = {}
+        # Told of every breaker's state changes, whichever guard it belongs to.
+        self.listeners: list[Callable[[Transition], None]] = []
 
     def guard(self, backend: str) -> BackendGuard:
         if backend not in BACKENDS:
             raise ValueError(f"no resilience policy for backend {backend!r}; known: {', '.join(BACKENDS)}")
         if backend not in self._guards:
-            self._guards[backend] = BackendGuard(backend, getattr(self.settings, backend))
+            guard = BackendGuard(backend, getattr(self.settings, backend))
+            guard.breaker.listeners.append(self._tell)
+            self._guards[backend] = guard
         return self._guards[backend]
+
+    def _tell(self, transition: Transition) -> None:
+        for listener in list(self.listeners):
+            listener(transition)
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Each guard in use: its breaker's state, since when, and the last error."""

@@ -4,27 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import to_fs_path
 
-from localmind.chat.ask import MAX_QUESTION_CHARS, AskRequest, ask
-from localmind.lsp.convert import hit_json
+from localmind.chat.ask import MAX_QUESTION_CHARS, AskRequest, Chat, chat_executor
+from localmind.chat.summarize import Summarizer, read_file
+from localmind.lsp.convert import degraded_roles, hit_json
 from localmind.lsp.errors import request_failed
 from localmind.lsp.features.base import Feature, contained
 from localmind.lsp.features.indexing import IndexingFeature
-from localmind.lsp.server import LocalMindServer
+from localmind.lsp.server import LocalMindProtocol, LocalMindServer
 from localmind.lsp.session import Session
 from localmind.retrieval import SearchHit, parse_query
-from localmind.service import Readers
+from localmind.service import Readers, WorkspaceService
 
 SEARCH = "localmind.search"
 RELATED = "localmind.related"
 REINDEX = "localmind.reindex"
 STATUS = "localmind.status"
 ASK = "localmind.ask"
+SUMMARIZE = "localmind.summarize"
+T = TypeVar("T")
 # Partial results go out in batches of this many hits.
 PARTIAL_BATCH = 10
 _SEARCH_FIELDS = {"query", "k", "path", "kind", "language", "root"}
@@ -41,6 +46,7 @@ class CommandsFeature(Feature):
         self.command(REINDEX, self.reindex)
         self.command(STATUS, self.status)
         self.command(ASK, self.ask)
+        self.command(SUMMARIZE, self.summarize)
 
     @contained
     async def search(self, *arguments: Any) -> list[dict[str, Any]]:
@@ -50,8 +56,12 @@ class CommandsFeature(Feature):
         if unknown:
             raise JsonRpcInvalidParams(f"{SEARCH}: unknown field(s) {', '.join(sorted(unknown))}")
         query = parse_query(**request)
-        hits = await self.session.read(lambda readers: readers.searcher.search(query))
-        results = [hit_json(hit) for hit in hits]
+
+        def search(readers: Readers) -> tuple[list[SearchHit], list[str]]:
+            return readers.searcher.search(query), degraded_roles(readers.searcher.unavailable)
+
+        hits, degraded = await self.session.read(search)
+        results = [hit_json(hit) | ({"degraded": degraded} if degraded else {}) for hit in hits]
         if isinstance(token, int | str) and results:
             for start in range(0, len(results), PARTIAL_BATCH):
                 self.server.progress(types.ProgressParams(token=token, value=results[start : start + PARTIAL_BATCH]))
@@ -85,17 +95,24 @@ class CommandsFeature(Feature):
     @contained
     async def status(self, *arguments: Any) -> dict[str, Any]:
         service = self.session.service
-        base: dict[str, Any] = {"settings_problem": self.session.settings_problem}
+        protocol = self.server.protocol
+        limited = dict(protocol.rate_limited) if isinstance(protocol, LocalMindProtocol) else {}
+        base: dict[str, Any] = {"settings_problem": self.session.settings_problem, "rate_limited": limited}
         if service is None:
             return {**base, "roots": [], "message": "no workspace folder is open"}
         return {**base, **await self.session.read(lambda readers: service.status_of(readers))}
 
     @contained
     async def ask(self, *arguments: Any) -> dict[str, Any]:
+        """Retrieval and the prompt on the reader thread, then generation on a chat thread (so hovers and
+        searches go on meanwhile); the answer streams as partial results `{"delta": text}`. Cancelling
+        the request stops generation."""
         request = _one_object(ASK, arguments)
         token = request.pop("partialResultToken", None)
+        work_done = request.pop("workDoneToken", None)
         service = self.session.require_service()
         ask_request = self._ask_request(request)
+        chat = Chat(service.settings.llm, service.conversations, *_llm_guard(service))
         loop = asyncio.get_running_loop()
 
         def on_delta(text: str) -> None:
@@ -103,10 +120,40 @@ class CommandsFeature(Feature):
                 params = types.ProgressParams(token=token, value={"delta": text})
                 loop.call_soon_threadsafe(self.server.progress, params)
 
-        answer = await self.session.read(
-            lambda readers: ask(readers.searcher, service.conversations, ask_request, on_delta)
-        )
+        progress = _WorkDone(self.server, work_done, "Local Mind: answering")
+        try:
+            prepared = await self.session.read(lambda readers: chat.prepare(readers.searcher, ask_request))
+            if chat.configured:
+                progress.report(f"writing the answer with {service.settings.llm.model}")
+            answer = await _on_chat_thread(lambda cancel: chat.generate(prepared, on_delta, cancel))
+        finally:
+            progress.end()
         return answer.to_json()
+
+    @contained
+    async def summarize(self, *arguments: Any) -> dict[str, Any]:
+        """A briefing on one indexed file: summary, topics, three questions (see docs/protocol.md)."""
+        argument = arguments[0] if len(arguments) == 1 else None
+        uri = argument.get("uri") if isinstance(argument, dict) else argument
+        if not isinstance(uri, str) or (isinstance(argument, dict) and set(argument) - {"uri", "workDoneToken"}):
+            raise JsonRpcInvalidParams(f'{SUMMARIZE} takes {{"uri": str}}')
+        service = self.session.require_service()
+        place = self.session.locate(uri)
+        if place is None:
+            raise request_failed(f"{to_fs_path(uri) or uri} is not inside an open workspace folder")
+        root, rel_path = place
+        summarizer = Summarizer(service.settings.llm, *_llm_guard(service))
+        budget = summarizer.budget_chars()
+        work_done = argument.get("workDoneToken") if isinstance(argument, dict) else None
+        progress = _WorkDone(self.server, work_done, "Local Mind: summarizing")
+        try:
+            file = await self.session.read(lambda readers: read_file(readers.searcher, str(root), rel_path, budget))
+            if file is None:
+                raise request_failed(f"{rel_path} is not indexed (yet): nothing to summarize")
+            summary = await _on_chat_thread(lambda cancel: summarizer.summarize(file, cancel))
+        finally:
+            progress.end()
+        return summary.to_json()
 
     def _ask_request(self, request: dict[str, Any]) -> AskRequest:
         unknown = set(request) - {"question", "conversationId", "scope", "k"}
@@ -135,6 +182,47 @@ class CommandsFeature(Feature):
         if path is not None and not isinstance(path, str):
             raise JsonRpcInvalidParams(f"{ASK}: scope.path must be a glob string")
         return path, None
+
+
+async def _on_chat_thread(work: Callable[[threading.Event], T]) -> T:
+    """work(cancel) on a chat thread; when the awaiting task is cancelled, `cancel` is set so that the
+    work stops (between two streamed events) and the cancellation goes on."""
+    cancel = threading.Event()
+    future = chat_executor().submit(work, cancel)
+    try:
+        return await asyncio.wrap_future(future)
+    except asyncio.CancelledError:
+        cancel.set()
+        raise
+
+
+def _llm_guard(service: WorkspaceService) -> tuple[Any, int]:
+    """The LLM's guard (breaker, metrics) and how often a failure before the first token is retried."""
+    guard = service.resilience.guard("llm")
+    return guard, guard.policy.retries
+
+
+class _WorkDone:
+    """Work-done progress for a client that passed a `workDoneToken`: begin now, report, end once."""
+
+    def __init__(self, server: LocalMindServer, token: Any, title: str) -> None:
+        self.server = server
+        self.token = token if isinstance(token, int | str) else None
+        if self.token is not None:
+            self._send(types.WorkDoneProgressBegin(title=title, cancellable=False))
+
+    def report(self, message: str) -> None:
+        if self.token is not None:
+            self._send(types.WorkDoneProgressReport(message=message))
+
+    def end(self) -> None:
+        if self.token is not None:
+            self._send(types.WorkDoneProgressEnd())
+            self.token = None
+
+    def _send(self, value: Any) -> None:
+        assert self.token is not None
+        self.server.progress(types.ProgressParams(token=self.token, value=value))
 
 
 def literal_glob(rel_path: str) -> str:
