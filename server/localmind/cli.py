@@ -19,7 +19,7 @@ from rich.table import Table
 
 from localmind import __version__
 from localmind.config import Settings, load_settings
-from localmind.errors import LocalMindError
+from localmind.errors import ConfigError, LocalMindError
 
 log = logging.getLogger("localmind")
 out = Console(highlight=False, soft_wrap=True)
@@ -29,21 +29,38 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _setup_logging(args.verbose)
+    _setup_logging(args)
     try:
         settings = load_settings(workspace=Path.cwd(), overrides=_overrides(args))
         handler: Handler = args.handler
         return handler(args, settings)
     except LocalMindError as exc:
+        if isinstance(exc, ConfigError) and args.handler is cmd_doctor:
+            return _doctor_invalid_settings(args, exc)
         err.print(f"[bold red]error:[/] {exc}")
         return 2
     except KeyboardInterrupt:
         return 130
 
 
-def _setup_logging(verbose: int) -> None:
-    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+def _setup_logging(args: argparse.Namespace) -> None:
+    """Logs on stderr (or --log-file), as text or JSON lines (--log-format), redacted, never on stdout. The
+    flags win over the observability section of the settings (read here leniently: main reports a bad one)."""
+    from localmind.observability.logs import ConsoleLines, configure_logging, console_lines
+
+    level = logging.DEBUG if args.verbose > 1 else logging.INFO if args.verbose else logging.WARNING
+    fmt, file = args.log_format, args.log_file
+    if fmt is None or file is None:
+        try:
+            observability = load_settings(workspace=Path.cwd()).observability
+            fmt, file = fmt or observability.log_format, file or observability.log_file
+        except (LocalMindError, OSError):
+            fmt = fmt or "text"
+    configure_logging(level, fmt, file)
+    if fmt == "json" and file is None:
+        err.file = console_lines()  # So every stderr line is a JSON object, messages and progress included.
+    elif isinstance(err.file, ConsoleLines):
+        err._file = None  # Back to whatever sys.stderr is (an earlier main() in this process set JSON).
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -119,6 +136,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from localmind.service import open_remote_backends
 
     settings = load_settings(workspace=args.paths[0], overrides=_overrides(args))
+    _start_metrics(args.metrics_port or (settings.observability.metrics_port if args.watch else None))
     workspace = open_workspace(args.paths, settings.indexing)
     embedder = load_embedder(settings)
     remote = open_remote_backends(settings, workspace, embedder)
@@ -278,16 +296,61 @@ def _find_indexed(folder: Path | None, settings: Settings) -> Workspace:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from localmind.chat.ask import AskRequest, ask
+    """The answer streams to stdout as the LLM writes it (extractive without one), then its sources."""
+    from localmind.chat.ask import AskRequest, Chat
     from localmind.chat.conversations import Conversations
+    from localmind.resilience import Resilience
 
-    with _open_searcher(args.workspace, settings) as searcher:
-        request = AskRequest(args.question, path=args.path)
-        answer = ask(searcher, Conversations(), request, _ignore if args.json else _write_now)
+    resilience = Resilience(settings.resilience)
+    guard = resilience.guard("llm")
+    try:
+        with _open_searcher(args.workspace, settings) as searcher:
+            chat = Chat(settings.llm, Conversations(), guard, guard.policy.retries)
+            request = AskRequest(args.question, path=args.path)
+            answer = chat.ask(searcher, request, _ignore if args.json else _write_now)
+    finally:
+        resilience.close()
     if args.json:
         _print_json(answer.to_json())
-    else:
-        sys.stdout.write("\n")
+        return 0
+    sys.stdout.write("\n")
+    if not answer.extractive and answer.sources:
+        sys.stdout.write("\nSources:\n")
+        for source in answer.sources:
+            sys.stdout.write(f"[{source.n}] {source.path}:{source.range.start.line + 1}\n")
+    return 0
+
+
+def cmd_summarize(args: argparse.Namespace, settings: Settings) -> int:
+    """A briefing on one indexed file: summary, key topics and three questions."""
+    from localmind.chat.summarize import Summarizer, read_file
+    from localmind.resilience import Resilience
+
+    path = args.path.resolve()
+    workspace = _find_indexed(path if path.is_dir() else path.parent, settings)
+    root = next((r for r in workspace.roots if path.is_relative_to(r)), None)
+    if root is None or path.is_dir():
+        raise LocalMindError(f"{args.path} is not a file of the indexed workspace")
+    rel_path = path.relative_to(root).as_posix()
+    resilience = Resilience(settings.resilience)
+    guard = resilience.guard("llm")
+    try:
+        summarizer = Summarizer(settings.llm, guard, guard.policy.retries)
+        with _open_searcher(root, settings) as searcher:
+            file = read_file(searcher, str(root), rel_path, summarizer.budget_chars())
+        if file is None:
+            raise LocalMindError(f"{rel_path} is not indexed (yet); run `localmind index`")
+        summary = summarizer.summarize(file)
+    finally:
+        resilience.close()
+    if args.json:
+        _print_json(summary.to_json())
+        return 0
+    if summary.extractive:
+        sys.stderr.write(f"(extractive: {summary.fallback_reason})\n")
+    sys.stdout.write(f"{summary.summary}\n\nTopics: {', '.join(summary.topics)}\n\nQuestions:\n")
+    for number, question in enumerate(summary.questions, 1):
+        sys.stdout.write(f"{number}. {question}\n")
     return 0
 
 
@@ -375,6 +438,7 @@ TOKEN_ENV = "LOCALMIND_LSP_TOKEN"
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from localmind.lsp.transport import serve_stdio, serve_tcp
 
+    _start_metrics(args.metrics_port or settings.observability.metrics_port)
     if not args.tcp:
         serve_stdio()
         return 0
@@ -402,24 +466,74 @@ def _tcp_token(token_file: Path | None) -> str:
     return token
 
 
-def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    from localmind.embeddings.inspect import doctor_report
+def _start_metrics(port: int | None) -> Closeable | None:
+    """The Prometheus endpoint on 127.0.0.1:port, when a port is given; it lives as long as the process.
+    A port that is taken is a warning, not an error: a second editor window still gets its server."""
+    if port is None:
+        return None
+    from localmind.observability.metrics import serve_metrics
 
-    report = doctor_report(settings.embeddings)
-    problems: list[str] = report["problems"]  # type: ignore[assignment]
+    try:
+        server = serve_metrics(port)
+    except ConfigError as exc:
+        err.print(f"[yellow]warning:[/] no metrics endpoint: {exc}")
+        return None
+    err.print(f"metrics on {server.url}")
+    return server
+
+
+def _metrics_port(text: str) -> int:
+    """An argparse type: a TCP port Local Mind may listen on without privileges."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1024 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 1024 to 65535 (got {text!r})")
+    return port
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from localmind.observability.doctor import diagnose
+
+    diagnosis = diagnose(settings, Path.cwd(), args.metrics_port)
     if args.json:
-        _print_json(report)
-        return 1 if problems else 0
+        _print_json(diagnosis.to_json())
+        return 1 if diagnosis.failed else 0
+    report = diagnosis.embeddings
     for key in ("python", "onnxruntime", "onnxruntime_package", "available_providers", "model", "provider"):
         if key in report:
-            out.print(f"{key:>20}: {report[key]}")
+            out.print(f"{key:>20}: {report[key]}", markup=False)
     if "provider_reason" in report:
-        out.print(f"{'why':>20}: {report['provider_reason']}")
-    for problem in problems:
-        out.print(f"[red]problem:[/] {problem}")
+        out.print(f"{'why':>20}: {report['provider_reason']}", markup=False)
     if "gpu_hint" in report:
-        out.print(f"{'note':>20}: {report['gpu_hint']}")
-    return 1 if problems else 0
+        out.print(f"{'note':>20}: {report['gpu_hint']}", markup=False)
+    _print_checks(diagnosis.checks)
+    return 1 if diagnosis.failed else 0
+
+
+def _doctor_invalid_settings(args: argparse.Namespace, error: ConfigError) -> int:
+    """doctor when the settings do not load: the failed settings check, and the error on stderr as for any
+    command (exit status 2)."""
+    from localmind.observability.doctor import invalid_settings
+
+    diagnosis = invalid_settings(error, Path.cwd())
+    if args.json:
+        _print_json(diagnosis.to_json())
+    else:
+        _print_checks(diagnosis.checks)
+    err.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
+    return 2
+
+
+def _print_checks(checks: Sequence[Check]) -> None:
+    marks = {"ok": "[green]ok  [/]", "warn": "[yellow]warn[/]", "fail": "[red]FAIL[/]"}
+    for check in checks:
+        data = check.to_json()  # Redacted, as a last guard.
+        out.print(f"{marks[check.status]} ", end="")
+        out.print(f"{data['name']}: {data['detail']}", markup=False)
+        if data["fix"]:
+            out.print(f"      fix: {data['fix']}", markup=False)
 
 
 def _print_json(value: object) -> None:
@@ -433,13 +547,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="localmind", description="Local Mind: local knowledge for your editor.")
     parser.add_argument("--version", action="version", version=f"localmind {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging on stderr (-vv: debug)")
+    parser.add_argument("--log-format", choices=["text", "json"], help="text, or one JSON object per line")
+    parser.add_argument("--log-file", type=Path, help="write logs to this file instead of stderr (never stdout)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_models(commands)
     _add_embed(commands)
     _add_index(commands)
     _add_serve(commands)
-    doctor = _command(commands, "doctor", cmd_doctor, "check the model and execution provider, and say how to fix")
+    doctor = _command(commands, "doctor", cmd_doctor, "check settings, model, store and backends; say how to fix")
     doctor.add_argument("--json", action="store_true")
+    doctor.add_argument("--metrics-port", type=_metrics_port, help="also check that this metrics port is free")
     return parser
 
 
@@ -447,6 +564,8 @@ if TYPE_CHECKING:
     from localmind.indexing.pipeline import Indexer, IndexReport
     from localmind.indexing.pipeline import Progress as IndexProgress
     from localmind.indexing.workspace import Workspace
+    from localmind.observability.doctor import Check
+    from localmind.observability.metrics import Closeable
     from localmind.retrieval import Searcher, SearchHit
 
     Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -475,6 +594,7 @@ def _add_index(commands: Subcommands) -> None:
     index.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="the workspace's root folders")
     index.add_argument("--watch", action="store_true", help="keep running and re-index changed files")
     index.add_argument("--json", action="store_true", help="print each run's report as one JSON line")
+    index.add_argument("--metrics-port", type=_metrics_port, help="serve Prometheus metrics on 127.0.0.1:PORT")
     search = _command(commands, "search", cmd_search, "search the indexed workspace (dense + BM25 + graph)")
     search.add_argument("query", nargs="?", help="what to look for, in plain words or identifiers")
     search.add_argument("-k", type=int, help="how many results (default: retrieval.default_k)")
@@ -491,6 +611,9 @@ def _add_index(commands: Subcommands) -> None:
     asking.add_argument("--json", action="store_true", help='print {"answer", "extractive", "sources"} as JSON')
     asking.add_argument("--path", help="only sources whose path matches this glob")
     asking.add_argument("--workspace", type=Path, help="a folder of the workspace (default: here)")
+    summarizing = _command(commands, "summarize", cmd_summarize, "a summary, key topics and questions for a file")
+    summarizing.add_argument("path", type=Path, metavar="PATH", help="an indexed file")
+    summarizing.add_argument("--json", action="store_true", help="print the briefing as JSON")
     verifying = _command(commands, "verify", cmd_verify, "compare server backends with the local index")
     verifying.add_argument("path", nargs="?", type=Path, help="a folder of the workspace (default: here)")
     verifying.add_argument("--repair", action="store_true", help="re-send drifted files and check again")
@@ -507,6 +630,7 @@ def _add_serve(commands: Subcommands) -> None:
     serve.add_argument("--tcp", action="store_true", help="listen on 127.0.0.1 instead; a token is required")
     serve.add_argument("--port", type=int, default=2087, help="the TCP port (default 2087)")
     serve.add_argument("--token-file", type=Path, help=f"a file holding the TCP token (else ${TOKEN_ENV})")
+    serve.add_argument("--metrics-port", type=_metrics_port, help="serve Prometheus metrics on 127.0.0.1:PORT")
 
 
 def _add_embed(commands: Subcommands) -> None:

@@ -297,7 +297,7 @@ class Settings(BaseSettings):
     llm: LlmSettings = Field(default_factory=LlmSettings)  # type: ignore[arg-type]
     resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
-    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)  # type: ignore[arg-type]
 
     @classmethod
     def settings_customise_sources(

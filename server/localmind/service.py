@@ -30,7 +30,7 @@ from localmind.indexing.pipeline import IndexCancelled, Indexer, IndexReport, Pr
 from localmind.indexing.workspace import Workspace, open_workspace
 from localmind.observability import metrics
 from localmind.observability.context import bound, carry
-from localmind.resilience import Guarded, Resilience, State, Transition, within
+from localmind.resilience import Attempted, Guarded, Resilience, State, Transition, within
 from localmind.retrieval import Searcher
 from localmind.retrieval.navigation import Navigator
 from localmind.stores.deferred import Deferred
@@ -151,7 +151,7 @@ class WorkspaceService:
         """The embedder with its calls (query embeddings) behind the embedder's guard."""
         embedder = self.embedder()
         guard = self.resilience.guard("embedder")
-        return cast(OnnxEmbedder, Guarded(embedder, guard, plain=("model_id", "dimensions", "provider", "spec")))
+        return cast(OnnxEmbedder, Guarded(embedder, guard, plain=_EMBEDDER_VALUES))
 
     def remote(self) -> RemoteBackends:
         """The selected server backends, opened on first use (none with the embedded defaults)."""
@@ -192,7 +192,9 @@ class WorkspaceService:
         """The indexing thread's own session, created on that thread after it lowered its priority, so
         ONNX Runtime's worker threads inherit the lower priority and a request never waits behind a batch."""
         _lower_thread_priority()
-        return load_embedder(self.settings, purpose="index")
+        embedder = load_embedder(self.settings, purpose="index")
+        guard = self.resilience.guard("embedder")
+        return cast(OnnxEmbedder, Attempted(embedder, guard, plain=_EMBEDDER_VALUES))
 
     def _index(self, on_progress: Callable[[Progress], None], cancelled: Callable[[], bool]) -> IndexReport:
         metrics.INDEX_QUEUE_DEPTH.dec()
@@ -357,6 +359,17 @@ class WorkspaceService:
             self._readers = None
 
 
+# Attributes of the embedder that are plain values, read without the guard.
+_EMBEDDER_VALUES = (
+    "model_id",
+    "dimensions",
+    "provider",
+    "provider_reason",
+    "max_tokens",
+    "tokenizer",
+    "variant",
+    "batch_size",
+)
 # The guard that protects each role's backend.
 _GUARD_OF_ROLE = {"graph": "neo4j", "vectors": "milvus", "embedder": "embedder", "llm": "llm"}
 

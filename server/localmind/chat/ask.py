@@ -1,19 +1,60 @@
-"""Asking the workspace a question: retrieval → numbered sources → an answer streamed in pieces."""
+"""Asking the workspace a question: retrieval → numbered sources → a prompt within the model's context
+window → the answer streamed as the LLM writes it, with its citations resolved to places in files.
+
+Two steps, on two threads, so that generation (seconds) never holds the reader thread (which answers
+hovers and searches in milliseconds):
+
+- `Chat.prepare` runs on the reader thread: hybrid retrieval (optionally scoped to a file, a folder or a
+  glob), the sources numbered and deduplicated, and the prompt built (secrets masked);
+- `Chat.generate` runs on a chat worker thread (`chat_executor()`): the LLM's answer streamed to
+  `on_delta` with invented citations dropped on the way, or the extractive answer when no LLM is
+  configured, its breaker is open, or it fails or times out (then `fallbackReason` says why). A
+  `cancel` event stops generation between two streamed events and closes the HTTP stream.
+
+The CLI calls `Chat.ask`, which does both on the calling thread.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
+import httpx
+
+from localmind.chat.citations import Citation, CitationFilter, resolve
 from localmind.chat.conversations import Conversations, Turn
-from localmind.chat.extractive import extractive_answer
+from localmind.chat.extractive import HEADER, extractive_answer, fallback_header
+from localmind.chat.llm import GenerationCancelled, Guard, LlmClient, StreamStats
+from localmind.chat.prompt import CHARS_PER_TOKEN, Budget, Prompt, build_prompt
 from localmind.chat.sources import Source, number_sources
+from localmind.config import LlmSettings
 from localmind.retrieval import Searcher, parse_query
 
-# The sources' texts together stay within this many characters (about 1,500 tokens).
+log = logging.getLogger(__name__)
+
+# The extractive answer's sources together stay within this many characters (about 1,500 tokens).
 SOURCE_BUDGET_CHARS = 6_000
 MAX_QUESTION_CHARS = 4_000
+NO_LLM_REASON = "no language model is configured (llm.base_url)"
+# Answers generated at once, across workspaces; more wait their turn (a local model is one GPU or CPU).
+CHAT_WORKERS = 2
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def chat_executor() -> ThreadPoolExecutor:
+    """The process's chat threads, where answers are generated (made on first use)."""
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=CHAT_WORKERS, thread_name_prefix="localmind-chat")
+        return _executor
 
 
 @dataclass(frozen=True)
@@ -25,39 +66,214 @@ class AskRequest:
     k: int = 6
 
 
+@dataclass
+class Timings:
+    """Seconds spent in each step of one answer."""
+
+    retrieval: float = 0.0
+    prompt: float = 0.0
+    first_token: float | None = None  # From the start of generation.
+    generation: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.retrieval + self.prompt + self.generation
+
+    def to_json(self) -> dict[str, float | None]:
+        first = None if self.first_token is None else round(self.first_token, 4)
+        return {
+            "retrieval": round(self.retrieval, 4),
+            "prompt": round(self.prompt, 4),
+            "firstToken": first,
+            "generation": round(self.generation, 4),
+            "total": round(self.total, 4),
+        }
+
+
 @dataclass(frozen=True)
 class Answer:
     answer: str
     extractive: bool
     conversation_id: str
     sources: list[Source]
+    citations: list[Citation] = field(default_factory=list)
+    fallback_reason: str | None = None
+    model: str | None = None
+    timings: Timings = field(default_factory=Timings)
 
     def to_json(self) -> dict[str, object]:
-        return {
+        value: dict[str, object] = {
             "answer": self.answer,
             "extractive": self.extractive,
             "conversationId": self.conversation_id,
             "sources": [source.to_json() for source in self.sources],
+            "citations": [citation.to_json() for citation in self.citations],
         }
+        if self.fallback_reason is not None:
+            value["fallbackReason"] = self.fallback_reason
+        if self.model is not None:
+            value["model"] = self.model
+        return value
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What retrieval found and the prompt made of it, handed from the reader to a chat thread."""
+
+    request: AskRequest
+    conversation_id: str
+    history: list[Turn]
+    sources: list[Source]  # For the extractive answer.
+    prompt: Prompt | None  # For the LLM; None when none is configured.
+    timings: Timings
+
+    @property
+    def budget(self) -> Budget | None:
+        return None if self.prompt is None else self.prompt.budget
+
+
+class Chat:
+    """Grounded answers for one workspace service: its LLM settings, conversations and LLM guard."""
+
+    def __init__(
+        self,
+        llm: LlmSettings,
+        conversations: Conversations,
+        guard: Guard | None = None,
+        retries: int = 0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.llm = llm
+        self.conversations = conversations
+        self.guard = guard
+        self.retries = retries
+        self.transport = transport
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.llm.base_url)
+
+    def client(self) -> LlmClient:
+        return LlmClient(self.llm, self.guard, self.retries, self.transport)
+
+    def ask(
+        self,
+        searcher: Searcher,
+        request: AskRequest,
+        on_delta: Callable[[str], None],
+        cancel: threading.Event | None = None,
+    ) -> Answer:
+        """Retrieve, then generate, on the calling thread."""
+        return self.generate(self.prepare(searcher, request), on_delta, cancel)
+
+    def prepare(self, searcher: Searcher, request: AskRequest) -> Prepared:
+        """Retrieval and prompt building; runs on the reader thread (it uses the searcher's connection)."""
+        timings = Timings()
+        started = time.perf_counter()
+        conversation_id, turns = self.conversations.history(request.conversation_id)
+        query = parse_query(
+            query=_retrieval_text(request.question, turns), k=request.k, path=request.path, root=request.root
+        )
+        hits = searcher.search(query)
+        texts = chunk_texts(searcher, [hit.chunk_id for hit in hits])
+        budget_chars = int(self.llm.context_tokens * CHARS_PER_TOKEN) if self.configured else SOURCE_BUDGET_CHARS
+        sources = number_sources(hits, texts, budget_chars)
+        timings.retrieval = time.perf_counter() - started
+        started = time.perf_counter()
+        prompt = None
+        if self.configured:
+            prompt = build_prompt(request.question, sources, turns, self.llm.context_tokens, self.llm.max_tokens)
+            sources = prompt.sources
+        timings.prompt = time.perf_counter() - started
+        return Prepared(request, conversation_id, turns, sources, prompt, timings)
+
+    def generate(
+        self, prepared: Prepared, on_delta: Callable[[str], None], cancel: threading.Event | None = None
+    ) -> Answer:
+        """The answer, streamed to on_delta; raises GenerationCancelled when cancel is set meanwhile."""
+        cancel = cancel or threading.Event()
+        started = time.perf_counter()
+        if prepared.prompt is None:
+            answer = self._extractive(prepared, [], HEADER, NO_LLM_REASON, on_delta)
+        else:
+            answer = self._generated(prepared, prepared.prompt, on_delta, cancel)
+        answer.timings.generation = time.perf_counter() - started
+        self.conversations.record(answer.conversation_id, Turn(prepared.request.question, answer.answer))
+        return answer
+
+    def _generated(
+        self, prepared: Prepared, prompt: Prompt, on_delta: Callable[[str], None], cancel: threading.Event
+    ) -> Answer:
+        citations = CitationFilter({source.n for source in prompt.sources})
+        pieces: list[str] = []
+
+        def emit(text: str) -> None:
+            if text:
+                pieces.append(text)
+                on_delta(text)
+
+        stats = StreamStats()
+        try:
+            for delta in self.client().stream(prompt.messages, cancel, stats):
+                emit(citations.feed(delta))
+            emit(citations.flush())
+        except GenerationCancelled:
+            raise
+        except Exception as exc:  # Any failure of the LLM (or its guard) ends in the extractive answer.
+            if cancel.is_set():
+                raise GenerationCancelled("the answer was cancelled") from None
+            reason = str(exc) or type(exc).__name__
+            log.warning("answering without the language model: %s", reason)
+            emit(citations.flush())
+            return self._extractive(prepared, pieces, fallback_header(reason), reason, on_delta)
+        text = "".join(pieces)
+        if not text.strip():
+            reason = "the language model returned an empty answer"
+            return self._extractive(prepared, pieces, fallback_header(reason), reason, on_delta)
+        timings = prepared.timings
+        timings.first_token = stats.first_token_s
+        return Answer(
+            text,
+            False,
+            prepared.conversation_id,
+            prompt.sources,
+            resolve(text, prompt.sources),
+            model=stats.model or self.llm.model,
+            timings=timings,
+        )
+
+    def _extractive(
+        self,
+        prepared: Prepared,
+        pieces: list[str],
+        header: str,
+        reason: str,
+        on_delta: Callable[[str], None],
+    ) -> Answer:
+        """The best passages quoted, after whatever part of a generated answer was already streamed."""
+        parts: Iterable[str] = extractive_answer(prepared.sources, header)
+        if "".join(pieces).strip():
+            parts = ["\n\n---\n", *parts]
+        for part in parts:
+            pieces.append(part)
+            on_delta(part)
+        text = "".join(pieces)
+        return Answer(
+            text,
+            True,
+            prepared.conversation_id,
+            prepared.sources,
+            resolve(text, prepared.sources),
+            fallback_reason=reason,
+            timings=prepared.timings,
+        )
 
 
 def ask(
     searcher: Searcher, conversations: Conversations, request: AskRequest, on_delta: Callable[[str], None]
 ) -> Answer:
-    """Answer from the workspace; each piece of the answer is passed to on_delta as it is produced."""
-    conversation_id, turns = conversations.history(request.conversation_id)
-    query = parse_query(
-        query=_retrieval_text(request.question, turns), k=request.k, path=request.path, root=request.root
-    )
-    hits = searcher.search(query)
-    sources = number_sources(hits, _chunk_texts(searcher, [hit.chunk_id for hit in hits]), SOURCE_BUDGET_CHARS)
-    pieces = []
-    for piece in extractive_answer(sources):
-        pieces.append(piece)
-        on_delta(piece)
-    answer = "".join(pieces)
-    conversations.record(conversation_id, Turn(request.question, answer))
-    return Answer(answer, True, conversation_id, sources)
+    """The extractive answer (no LLM), on the calling thread."""
+    return Chat(LlmSettings.model_validate({}), conversations).ask(searcher, request, on_delta)
 
 
 def _retrieval_text(question: str, turns: list[Turn]) -> str:
@@ -66,7 +282,7 @@ def _retrieval_text(question: str, turns: list[Turn]) -> str:
     return f"{previous} {question}".strip()[: 2 * MAX_QUESTION_CHARS]
 
 
-def _chunk_texts(searcher: Searcher, chunk_ids: list[str]) -> dict[str, str]:
+def chunk_texts(searcher: Searcher, chunk_ids: list[str]) -> dict[str, str]:
     rows = searcher.store.query(
         "SELECT id, text FROM chunks WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(chunk_ids),)
     )

@@ -1,5 +1,5 @@
 """The extractive answer: no model writes anything; the best passages are quoted with their citations.
-Used when no LLM is configured (and, with the Chat issue, when the LLM is down or too slow)."""
+Used when no LLM is configured, and when the LLM is down, too slow or its breaker is open."""
 
 from __future__ import annotations
 
@@ -8,17 +8,24 @@ from collections.abc import Iterator
 from localmind.chat.sources import Source
 
 HEADER = "No language model is configured, so this is an extractive answer: the most relevant passages, quoted."
+FALLBACK_HEADER = (
+    "The language model is unavailable ({reason}), so this is an extractive answer: the most relevant passages, quoted."
+)
 NOTHING = "Nothing in the workspace matches this question."
 # Each quoted passage is cut to this many lines, so the answer stays readable.
 _QUOTE_LINES = 6
 
 
-def extractive_answer(sources: list[Source]) -> Iterator[str]:
+def fallback_header(reason: str) -> str:
+    return FALLBACK_HEADER.format(reason=reason.rstrip("."))
+
+
+def extractive_answer(sources: list[Source], header: str = HEADER) -> Iterator[str]:
     """The answer in pieces (header, then one quoted passage per source), for streaming."""
     if not sources:
         yield NOTHING
         return
-    yield HEADER + "\n"
+    yield header + "\n"
     for source in sources:
         lines = [line.rstrip() for line in source.text.splitlines() if line.strip()][:_QUOTE_LINES]
         quoted = "\n".join(f"> {line}" for line in lines)

@@ -1,4 +1,4 @@
-"""Warnings and errors reach the client's log (window/logMessage) as well as stderr."""
+"""Warnings and errors reach the client's log (window/logMessage) as well as stderr, redacted the same way."""
 
 from __future__ import annotations
 
@@ -9,15 +9,18 @@ import logging
 from lsprotocol import types
 
 from localmind.lsp.server import LocalMindServer
+from localmind.observability.logs import guard
 
 
 class ClientLogHandler(logging.Handler):
-    """Forwards warnings and errors to window/logMessage from any thread, through the server's loop."""
+    """Forwards warnings and errors to window/logMessage from any thread, through the server's loop; secrets
+    are masked and the record stamped with its request and correlation ids first (observability.logs)."""
 
     def __init__(self, server: LocalMindServer, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(level=logging.WARNING)
         self.server = server
         self.loop = loop
+        guard(self)
 
     def emit(self, record: logging.LogRecord) -> None:
         kind = types.MessageType.Error if record.levelno >= logging.ERROR else types.MessageType.Warning

@@ -10,13 +10,14 @@ from localmind.config import ResilienceSettings
 from localmind.resilience.breaker import CircuitBreaker, State, Transition
 from localmind.resilience.deadline import current_deadline, within
 from localmind.resilience.errors import BackendBusy, BackendTimeout, BackendUnavailable, CircuitOpen
-from localmind.resilience.guard import BackendGuard, Guarded
+from localmind.resilience.guard import Attempted, BackendGuard, Guarded
 from localmind.resilience.limiter import RateLimiter, TokenBucket, Verdict
 from localmind.resilience.retry import is_transient
 
 BACKENDS = ("neo4j", "milvus", "llm", "embedder")
 
 __all__ = [
+    "Attempted",
     "BACKENDS",
     "BackendBusy",
     "BackendGuard",

@@ -175,3 +175,27 @@ class Guarded:
 
     def __repr__(self) -> str:
         return f"Guarded({self._target!r})"
+
+
+class Attempted:
+    """Like Guarded, but each call runs on the caller's own thread inside `guard.attempt()`: breaker and
+    metrics without a thread hop, for work whose thread matters (the indexing thread's niced ONNX
+    session) and that cannot be interrupted anyway."""
+
+    def __init__(self, target: Any, guard: BackendGuard, plain: tuple[str, ...] = ()) -> None:
+        self._target = target
+        self._guard = guard
+        self._plain = frozenset(plain)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        attribute = getattr(self._target, name)
+        if name == "close" or name in self._plain or not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._guard.attempt(name):
+                return attribute(*args, **kwargs)
+
+        return call
