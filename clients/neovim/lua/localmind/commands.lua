@@ -99,6 +99,9 @@ function M.status_lines(status)
     table.insert(lines, status.message)
     return lines
   end
+  if type(status.summary) == "string" then
+    table.insert(lines, "status: " .. status.summary)
+  end
   for _, folder in ipairs(status.roots or {}) do
     table.insert(lines, "root: " .. folder)
   end
@@ -127,7 +130,11 @@ function M.status_lines(status)
     if type(backend) ~= "table" then
       backend = { state = backend }
     end
-    table.insert(lines, string.format("%s: %s (%s)", name, tostring(backend.backend), tostring(backend.state)))
+    local line = string.format("%s: %s (%s)", name, tostring(backend.backend), tostring(backend.state))
+    if backend.state == "degraded" then
+      line = line .. string.format(" since %s: %s", tostring(backend.since), tostring(backend.error))
+    end
+    table.insert(lines, line)
   end
   if type(status.store) == "string" then
     table.insert(lines, "store: " .. status.store)
