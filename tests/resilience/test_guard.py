@@ -212,3 +212,38 @@ def test_guarded_proxy_routes_method_calls_through_the_guard() -> None:
         proxy.search(3)
     proxy.close()  # close is never refused, so shutting down always works.
     assert adapter.closed
+
+
+def test_a_hurried_caller_does_not_judge_the_backend_but_an_overdue_call_does() -> None:
+    guard = BackendGuard("milvus", policy(timeout=0.3, retries=0, failure_threshold=2), workers=2)
+    release = threading.Event()
+    for _ in range(2):
+        with within(0.05), pytest.raises(BackendTimeout):
+            guard.call("search", release.wait, 10)
+    with within(0.05), pytest.raises(BackendBusy):
+        guard.call("search", release.wait, 10)
+    assert guard.breaker.state is State.CLOSED  # Hurried callers and a full house say nothing yet...
+    time.sleep(0.3)
+    with pytest.raises(CircuitOpen):  # ...but calls still running past the backend's own timeout do.
+        guard.call("search", release.wait, 10)
+    assert guard.breaker.state is State.OPEN
+    assert "did not answer search within 0.3 s" in str(guard.breaker.last_error)
+    release.set()
+
+
+def test_a_call_that_ends_after_its_caller_gave_up_is_judged_by_its_own_outcome() -> None:
+    guard = BackendGuard("neo4j", policy(timeout=5.0, retries=0, failure_threshold=1))
+    release = threading.Event()
+
+    def fails_late() -> None:
+        release.wait(5)
+        raise ConnectionError("dropped")
+
+    with within(0.05), pytest.raises(BackendTimeout):
+        guard.call("query", fails_late)
+    assert guard.breaker.state is State.CLOSED
+    release.set()
+    deadline = time.monotonic() + 2
+    while guard.breaker.state is not State.OPEN and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert guard.breaker.state is State.OPEN

@@ -211,7 +211,8 @@ async def test_milvus_frozen_for_ten_seconds(
         f"{opened_after:.2f} s; {len(latencies)} hovers during the freeze ({cards} with a card), p99 "
         f"{p99(latencies):.0f} ms (before: {p99(baseline):.0f} ms); recovered {recovered_after:.1f} s after SIGCONT"
     )
-    assert 1.2 <= search_seconds <= 2.5
+    assert search_seconds <= 1.5 + 1.0  # Never longer than the configured timeout (and some scheduling slack).
+    assert "within 1.5 s" in str(during["breakers"]["milvus"]["last_error"])  # Calls timed out at the deadline.
     assert opened_after is not None
     assert cards == len(latencies)
     assert p99(latencies) <= HOVER_P99_LIMIT_MS

@@ -17,8 +17,8 @@ from localmind.resilience.retry import is_transient
 BACKENDS = ("neo4j", "milvus", "llm", "embedder")
 
 __all__ = [
-    "Attempted",
     "BACKENDS",
+    "Attempted",
     "BackendBusy",
     "BackendGuard",
     "BackendTimeout",

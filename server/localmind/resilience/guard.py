@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from localmind.config import BackendPolicy
@@ -49,6 +50,8 @@ class BackendGuard:
         self.breaker.listeners.append(_record_transition)
         metrics.breaker_state(name, self.breaker.state.value)
         self._slots = threading.BoundedSemaphore(workers)
+        self._lock = threading.Lock()
+        self._in_flight: set[_Call] = set()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"localmind-{name}")
 
     # Blocking calls ---------------------------------------------------------------------------------------
@@ -67,25 +70,51 @@ class BackendGuard:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise BackendTimeout(self.name, operation, 0.0)
+        self._judge_overdue()
         self.breaker.before_call()
         if not self._slots.acquire(blocking=False):
             self.breaker.on_abandon()
-            busy = BackendBusy(self.name, f"{self.name} is unavailable: every worker waits on an earlier call")
-            self._finish(operation, 0.0, busy)
-            raise busy
-        started = time.monotonic()
+            metrics.backend_call(self.name, operation, 0.0, "BackendBusy")
+            raise BackendBusy(self.name, f"{self.name} is unavailable: every worker waits on an earlier call")
+        call = _Call(operation, time.monotonic())
         future = self._submit(work, *args, **kwargs)
+        with self._lock:
+            self._in_flight.add(call)
+        future.add_done_callback(lambda done: self._judge(call, _outcome(done)))
         try:
             result = future.result(timeout=remaining)
         except FutureTimeout:
             error = BackendTimeout(self.name, operation, remaining)
-            self._finish(operation, time.monotonic() - started, error)
+            if remaining >= self.policy.timeout * 0.999:  # The backend's own timeout has passed: a failure.
+                self._judge(call, error)
             raise error from None
         except BaseException as exc:
-            self._finish(operation, time.monotonic() - started, exc)
+            self._judge(call, exc)
             raise
-        self._finish(operation, time.monotonic() - started, None)
+        self._judge(call, None)
         return result
+
+    def _judge(self, call: _Call, error: BaseException | None) -> None:
+        """The verdict on one call, given once: by the caller that saw it end, by the worker when the
+        caller gave up first (a hover's tight deadline says the caller is in a hurry, not that the backend
+        is down, so the call's own end decides), or by _judge_overdue when it outlives the timeout."""
+        with self._lock:
+            if call.judged:
+                return
+            call.judged = True
+            self._in_flight.discard(call)
+        seconds = time.monotonic() - call.started
+        if error is None and seconds > self.policy.timeout:
+            error = BackendTimeout(self.name, call.operation, self.policy.timeout)
+        self._finish(call.operation, seconds, error)
+
+    def _judge_overdue(self) -> None:
+        """Calls still running past the backend's timeout (a frozen server) count as failed now."""
+        now = time.monotonic()
+        with self._lock:
+            overdue = [call for call in self._in_flight if now - call.started > self.policy.timeout]
+        for call in overdue:
+            self._judge(call, BackendTimeout(self.name, call.operation, self.policy.timeout))
 
     def _submit(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
         def run() -> T:
@@ -103,7 +132,7 @@ class BackendGuard:
     def _finish(self, operation: str, seconds: float, error: BaseException | None) -> None:
         if error is None:
             self.breaker.on_success()
-        elif counts_against_backend(error) or isinstance(error, BackendBusy):
+        elif counts_against_backend(error):
             self.breaker.on_failure(error)
         else:
             self.breaker.on_abandon()
@@ -145,6 +174,17 @@ class BackendGuard:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclass(eq=False)
+class _Call:
+    operation: str
+    started: float
+    judged: bool = False
+
+
+def _outcome(future: Future[Any]) -> BaseException | None:
+    return None if future.cancelled() else future.exception()
 
 
 def _record_transition(transition: Transition) -> None:

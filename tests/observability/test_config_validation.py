@@ -1,0 +1,88 @@
+"""Every limit, timeout and threshold has a range, and an invalid value names its setting."""
+
+from __future__ import annotations
+
+import typing
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from localmind.config import Settings, load_settings
+from localmind.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "setting"),
+    [
+        ("LOCALMIND_LIMITS__CHAT__BURST", "0", "limits.chat.burst"),
+        ("LOCALMIND_LIMITS__HOVER__PER_MINUTE", "-5", "limits.hover.per_minute"),
+        ("LOCALMIND_RESILIENCE__NEO4J__TIMEOUT", "-1", "resilience.neo4j.timeout"),
+        ("LOCALMIND_RESILIENCE__MILVUS__FAILURE_RATE", "1.5", "resilience.milvus.failure_rate"),
+        ("LOCALMIND_RESILIENCE__LLM__RETRIES", "99", "resilience.llm.retries"),
+        ("LOCALMIND_OBSERVABILITY__METRICS_PORT", "80", "observability.metrics_port"),
+        ("LOCALMIND_OBSERVABILITY__METRICS_PORT", "70000", "observability.metrics_port"),
+        ("LOCALMIND_OBSERVABILITY__LOG_FORMAT", "xml", "observability.log_format"),
+        ("LOCALMIND_LLM__CONNECT_TIMEOUT", "0", "llm.connect_timeout"),
+    ],
+)
+def test_an_environment_value_out_of_range_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str, value: str, setting: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings(workspace=tmp_path)
+    assert f"setting {setting}:" in str(error.value)
+
+
+def test_a_toml_value_out_of_range_names_the_setting(tmp_path: Path) -> None:
+    (tmp_path / "localmind.toml").write_text("[resilience.neo4j]\ntimeout = -1\n\n[observability]\nmetrics_port = 80\n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(workspace=tmp_path)
+    message = str(error.value)
+    assert "setting resilience.neo4j.timeout:" in message and "setting observability.metrics_port:" in message
+
+
+def test_observability_defaults_and_valid_values(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    defaults = load_settings(workspace=tmp_path).observability
+    assert (defaults.log_format, defaults.log_file, defaults.metrics_port) == ("text", None, None)
+    monkeypatch.setenv("LOCALMIND_OBSERVABILITY__METRICS_PORT", "9464")
+    monkeypatch.setenv("LOCALMIND_OBSERVABILITY__LOG_FORMAT", "json")
+    monkeypatch.setenv("LOCALMIND_OBSERVABILITY__LOG_FILE", str(tmp_path / "lm.log"))
+    chosen = load_settings(workspace=tmp_path).observability
+    assert (chosen.log_format, chosen.log_file, chosen.metrics_port) == ("json", tmp_path / "lm.log", 9464)
+
+
+def test_an_unknown_observability_key_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"setting observability\.metrics_host"):
+        load_settings(workspace=tmp_path, overrides={"observability": {"metrics_host": "0.0.0.0"}})
+
+
+def numeric_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, FieldInfo]]:
+    """Every int or float setting (optional ones included), by its dotted name."""
+    found: list[tuple[str, FieldInfo]] = []
+    for name, info in model.model_fields.items():
+        kinds = typing.get_args(info.annotation) or (info.annotation,)
+        nested = [kind for kind in kinds if isinstance(kind, type) and issubclass(kind, BaseModel)]
+        if nested:
+            found += numeric_fields(nested[0], f"{prefix}{name}.")
+        elif any(kind in (int, float) for kind in kinds):
+            found.append((f"{prefix}{name}", info))
+    return found
+
+
+def test_every_limit_timeout_and_threshold_has_a_range() -> None:
+    fields = numeric_fields(Settings)
+    assert len(fields) > 40 and "resilience.neo4j.timeout" in dict(fields)
+    unbounded = []
+    for name, info in fields:
+        bounds = {
+            bound
+            for meta in info.metadata
+            for bound in ("gt", "ge", "lt", "le")
+            if getattr(meta, bound, None) is not None
+        }
+        if not bounds & {"gt", "ge"} or not bounds & {"lt", "le"}:
+            unbounded.append(name)
+    assert unbounded == []
