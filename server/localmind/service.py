@@ -29,7 +29,7 @@ from localmind.embeddings import OnnxEmbedder, load_embedder
 from localmind.indexing.pipeline import IndexCancelled, Indexer, IndexReport, Progress, replay_outbox
 from localmind.indexing.workspace import Workspace, open_workspace
 from localmind.observability import metrics
-from localmind.observability.context import bound, carry
+from localmind.observability.context import bound, carry, new_correlation_id
 from localmind.resilience import Attempted, Guarded, Resilience, State, Transition, within
 from localmind.retrieval import Searcher
 from localmind.retrieval.navigation import Navigator
@@ -83,7 +83,10 @@ def open_remote_backends(
     if settings.vectors.backend == "milvus":
 
         def open_vectors() -> VectorStore:
+            from localmind.observability.logs import adopt_library_logs
             from localmind.stores.milvus_vectors import MilvusVectors
+
+            adopt_library_logs()  # pymilvus installs stderr handlers of its own on import.
 
             return MilvusVectors(settings.vectors, workspace.key, embedder.model_id, embedder.dimensions)
 
@@ -198,7 +201,7 @@ class WorkspaceService:
 
     def _index(self, on_progress: Callable[[Progress], None], cancelled: Callable[[], bool]) -> IndexReport:
         metrics.INDEX_QUEUE_DEPTH.dec()
-        with bound():
+        with bound(correlation=new_correlation_id()):
             return self._index_run(on_progress, cancelled)
 
     def _index_run(self, on_progress: Callable[[Progress], None], cancelled: Callable[[], bool]) -> IndexReport:
@@ -330,7 +333,7 @@ class WorkspaceService:
 
     def _replay(self) -> None:
         try:
-            with bound():
+            with bound(correlation=new_correlation_id()):
                 report = replay_outbox(self.workspace, self.remote().sinks)
             if report is not None:
                 self.index_state.last_drain = report

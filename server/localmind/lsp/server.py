@@ -23,7 +23,7 @@ from pygls.protocol import LanguageServerProtocol
 from localmind import __version__
 from localmind.config import LimitsSettings
 from localmind.observability import metrics
-from localmind.observability.context import bound
+from localmind.observability.context import request_scope
 from localmind.resilience import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class LocalMindProtocol(LanguageServerProtocol):
         if method_name == types.WORKSPACE_EXECUTE_COMMAND:
             label = f"{method_name}:{getattr(params, 'command', '?')}"
         self._started[msg_id] = (label, time.perf_counter())
-        with bound(request=str(msg_id)):
+        with request_scope(msg_id):
             super()._handle_request(msg_id, method_name, params)
 
     def _refuse(self, msg_id: Any, method: str, limit: str, retry_after: float) -> None:

@@ -16,6 +16,7 @@ import pathspec
 
 from localmind.config import RetrievalSettings
 from localmind.embeddings import OnnxEmbedder
+from localmind.observability.context import carry
 from localmind.retrieval.fusion import Fused, reciprocal_rank_fusion
 from localmind.retrieval.graph import graph_ranking
 from localmind.retrieval.lexical import bm25_search
@@ -103,7 +104,7 @@ class Searcher:
         rankings: dict[str, list[str]] = {}
         lexical = None
         if "lexical" in query.signals:
-            lexical = self._lexical_pool.submit(self._lexical, query.query, depth, allowed)
+            lexical = self._lexical_pool.submit(carry(self._lexical), query.query, depth, allowed)
         if "dense" in query.signals:
             vector = self._guarded("embedder", lambda: self.embedder.embed_query(query.query))
             dense = (

@@ -1,13 +1,11 @@
-"""doctor against the real Neo4j server of the store tests (tests/stores/conftest.py): ok, and a wrong
-password is told apart from an unreachable server."""
+"""doctor against the real Neo4j server of the store tests (the session fixture of tests/stores/conftest.py):
+ok, and a wrong password is told apart from an unreachable server."""
 
 from __future__ import annotations
 
 from localmind.config import Settings
 from localmind.observability import doctor
-from tests.stores.conftest import Neo4jEndpoint, neo4j_server
-
-__all__ = ["neo4j_server"]  # The session fixture, used here by name.
+from tests.stores.conftest import Neo4jEndpoint
 
 
 def settings_for(endpoint: Neo4jEndpoint, **graph: object) -> Settings:
