@@ -4,12 +4,12 @@ window → the answer streamed as the LLM writes it, with its citations resolved
 Two steps, on two threads, so that generation (seconds) never holds the reader thread (which answers
 hovers and searches in milliseconds):
 
-- `Chat.prepare` runs on the reader thread: hybrid retrieval (optionally scoped to a file, a folder or a
-  glob), the sources numbered and deduplicated, and the prompt built (secrets masked);
-- `Chat.generate` runs on a chat worker thread (`chat_executor()`): the LLM's answer streamed to
-  `on_delta` with invented citations dropped on the way, or the extractive answer when no LLM is
-  configured, its breaker is open, or it fails or times out (then `fallbackReason` says why). A
-  `cancel` event stops generation between two streamed events and closes the HTTP stream.
+- `Chat.prepare` runs on the reader thread: hybrid retrieval (optionally scoped to a file, a folder, a
+  glob or a selection), the sources numbered and deduplicated, and the prompt built (secrets masked);
+- `Chat.generate` runs on a chat thread (`chat_executor()`): the LLM's answer streamed to `on_delta`
+  with invented citations dropped on the way, or the extractive answer when no LLM is configured, its
+  breaker is open, or it fails or times out (then `fallbackReason` says why). A `cancel` event stops
+  generation between two streamed events (a `llm.Cancellation` at once) and closes the connection.
 
 The CLI calls `Chat.ask`, which does both on the calling thread.
 """
@@ -21,8 +21,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 import httpx
 
@@ -33,9 +34,12 @@ from localmind.chat.llm import GenerationCancelled, Guard, LlmClient, StreamStat
 from localmind.chat.prompt import CHARS_PER_TOKEN, Budget, Prompt, build_prompt
 from localmind.chat.sources import Source, number_sources
 from localmind.config import LlmSettings
+from localmind.indexing.redact import redact
 from localmind.retrieval import Searcher, parse_query
+from localmind.retrieval.results import Range
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # The extractive answer's sources together stay within this many characters (about 1,500 tokens).
 SOURCE_BUDGET_CHARS = 6_000
@@ -44,17 +48,54 @@ NO_LLM_REASON = "no language model is configured (llm.base_url)"
 # Answers generated at once, across workspaces; more wait their turn (a local model is one GPU or CPU).
 CHAT_WORKERS = 2
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
+
+class ChatThreads:
+    """Where answers are generated: one daemon thread per answer, at most `workers` running at once.
+
+    Not a ThreadPoolExecutor: its threads are joined when the interpreter exits, so a process told to
+    stop would wait for an answer still streaming (up to llm.timeout); daemon threads do not hold it.
+    """
+
+    def __init__(self, workers: int = CHAT_WORKERS) -> None:
+        self._slots = threading.BoundedSemaphore(workers)
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def submit(self, work: Callable[..., T], *args: Any) -> Future[T]:
+        future: Future[T] = Future()
+
+        def run() -> None:
+            with self._slots:
+                if not future.set_running_or_notify_cancel():
+                    return  # Cancelled while waiting for a slot.
+                try:
+                    future.set_result(work(*args))
+                except BaseException as exc:
+                    future.set_exception(exc)
+
+        with self._lock:
+            self._count += 1
+            name = f"localmind-chat-{self._count}"
+        threading.Thread(target=run, name=name, daemon=True).start()
+        return future
 
 
-def chat_executor() -> ThreadPoolExecutor:
-    """The process's chat threads, where answers are generated (made on first use)."""
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=CHAT_WORKERS, thread_name_prefix="localmind-chat")
-        return _executor
+_threads = ChatThreads()
+
+
+def chat_executor() -> ChatThreads:
+    """The process's chat threads."""
+    return _threads
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Text the user selected in the editor, asked about: it becomes source [1], at its exact range."""
+
+    path: str
+    uri: str
+    range: Range
+    text: str
 
 
 @dataclass(frozen=True)
@@ -64,6 +105,7 @@ class AskRequest:
     path: str | None = None
     root: str | None = None
     k: int = 6
+    selection: Selection | None = None
 
 
 @dataclass
@@ -178,6 +220,8 @@ class Chat:
         texts = chunk_texts(searcher, [hit.chunk_id for hit in hits])
         budget_chars = int(self.llm.context_tokens * CHARS_PER_TOKEN) if self.configured else SOURCE_BUDGET_CHARS
         sources = number_sources(hits, texts, budget_chars)
+        if request.selection is not None:
+            sources = with_selection(request.selection, sources)
         timings.retrieval = time.perf_counter() - started
         started = time.perf_counter()
         prompt = None
@@ -269,11 +313,12 @@ class Chat:
         )
 
 
-def ask(
-    searcher: Searcher, conversations: Conversations, request: AskRequest, on_delta: Callable[[str], None]
-) -> Answer:
-    """The extractive answer (no LLM), on the calling thread."""
-    return Chat(LlmSettings.model_validate({}), conversations).ask(searcher, request, on_delta)
+def with_selection(selection: Selection, sources: list[Source]) -> list[Source]:
+    """The selection as source [1] (secrets masked), then the others renumbered."""
+    text = redact(selection.text)[0]
+    snippet = next((line.strip() for line in text.split("\n") if line.strip()), "")[:200]
+    first = Source(1, selection.path, selection.uri, selection.range, snippet, text)
+    return [first, *(replace(source, n=number) for number, source in enumerate(sources, 2))]
 
 
 def _retrieval_text(question: str, turns: list[Turn]) -> str:

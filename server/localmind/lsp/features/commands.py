@@ -9,10 +9,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from lsprotocol import types
+from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import to_fs_path
 
-from localmind.chat.ask import MAX_QUESTION_CHARS, AskRequest, Chat, chat_executor
+from localmind.chat.ask import MAX_QUESTION_CHARS, AskRequest, Chat, Selection, chat_executor
+from localmind.chat.llm import Cancellation
 from localmind.chat.summarize import Summarizer, read_file
 from localmind.lsp.convert import degraded_roles, hit_json
 from localmind.lsp.errors import request_failed
@@ -20,7 +22,9 @@ from localmind.lsp.features.base import Feature, contained
 from localmind.lsp.features.indexing import IndexingFeature
 from localmind.lsp.server import LocalMindProtocol, LocalMindServer
 from localmind.lsp.session import Session
+from localmind.observability.context import carry
 from localmind.retrieval import SearchHit, parse_query
+from localmind.retrieval.results import Position, Range
 from localmind.service import Readers, WorkspaceService
 
 SEARCH = "localmind.search"
@@ -29,6 +33,7 @@ REINDEX = "localmind.reindex"
 STATUS = "localmind.status"
 ASK = "localmind.ask"
 SUMMARIZE = "localmind.summarize"
+_CONVERTER = get_converter()
 T = TypeVar("T")
 # Partial results go out in batches of this many hits.
 PARTIAL_BATCH = 10
@@ -165,14 +170,15 @@ class CommandsFeature(Feature):
         if conversation is not None and not isinstance(conversation, str):
             raise JsonRpcInvalidParams(f"{ASK}: conversationId must be a string")
         path, root = self._scope(scope)
-        return AskRequest(question, conversation, path, root, k or 6)
+        selection = self._selection(scope)
+        return AskRequest(question, conversation, path, root, k or 6, selection)
 
     def _scope(self, scope: Any) -> tuple[str | None, str | None]:
         """A scope of one document becomes a literal path filter in its root; a glob stays a glob."""
         if scope is None:
             return None, None
-        if not isinstance(scope, dict) or set(scope) - {"uri", "path"}:
-            raise JsonRpcInvalidParams(f'{ASK}: scope is {{"uri"?: str, "path"?: glob}}')
+        if not isinstance(scope, dict) or set(scope) - {"uri", "path", "range"}:
+            raise JsonRpcInvalidParams(f'{ASK}: scope is {{"uri"?: str, "range"?: Range, "path"?: glob}}')
         uri, path = scope.get("uri"), scope.get("path")
         if isinstance(uri, str):
             place = self.session.locate(uri)
@@ -183,12 +189,40 @@ class CommandsFeature(Feature):
             raise JsonRpcInvalidParams(f"{ASK}: scope.path must be a glob string")
         return path, None
 
+    def _selection(self, scope: Any) -> Selection | None:
+        """With `scope.range` (an LSP range in `scope.uri`), the selected text, read from the editor's
+        copy of the document (or the file)."""
+        if not isinstance(scope, dict) or scope.get("range") is None:
+            return None
+        uri = scope.get("uri")
+        if not isinstance(uri, str):
+            raise JsonRpcInvalidParams(f"{ASK}: scope.range needs scope.uri")
+        try:
+            span = _CONVERTER.structure(scope["range"], types.Range)
+            lines = self.session.document(uri).lines
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise JsonRpcInvalidParams(f"{ASK}: scope.range must be an LSP range in a readable document") from exc
+        codec = self.server.workspace.position_codec
+        start = codec.position_from_client_units(lines, span.start)
+        end = codec.position_from_client_units(lines, span.end)
+        if (end.line, end.character) <= (start.line, start.character):
+            return None  # An empty selection: the document scope alone.
+        text = "".join(lines[start.line : end.line + 1])
+        cut_end = len(text) - len(lines[end.line]) + end.character if end.line < len(lines) else len(text)
+        text = text[start.character : cut_end]
+        if not text.strip():
+            return None
+        place = self.session.locate(uri)
+        assert place is not None  # Checked by _scope.
+        result_range = Range(Position(start.line, start.character), Position(end.line, end.character))
+        return Selection(place[1], (place[0] / place[1]).as_uri(), result_range, text)
+
 
 async def _on_chat_thread(work: Callable[[threading.Event], T]) -> T:
     """work(cancel) on a chat thread; when the awaiting task is cancelled, `cancel` is set so that the
     work stops (between two streamed events) and the cancellation goes on."""
-    cancel = threading.Event()
-    future = chat_executor().submit(work, cancel)
+    cancel = Cancellation()
+    future = chat_executor().submit(carry(work), cancel)  # With the request's ids, for the logs.
     try:
         return await asyncio.wrap_future(future)
     except asyncio.CancelledError:
