@@ -43,6 +43,7 @@ from httpx_sse import EventSource, SSEError
 
 from localmind.config import LlmSettings
 from localmind.errors import LocalMindError
+from localmind.observability.context import correlation_headers
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ class LlmClient:
         timeout = httpx.Timeout(
             connect=s.connect_timeout, read=min(s.first_token_timeout, s.timeout), write=_WRITE_TIMEOUT_S, pool=5.0
         )
-        headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-store", **correlation_headers()}
         if s.api_key is not None and s.api_key.get_secret_value():
             headers["Authorization"] = f"Bearer {s.api_key.get_secret_value()}"
         # trust_env=False: the endpoint is reached directly; HTTP(S)_PROXY from the environment would send
