@@ -133,13 +133,15 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from localmind.embeddings import load_embedder
     from localmind.indexing.pipeline import Indexer
     from localmind.indexing.workspace import open_workspace
+    from localmind.resilience import Resilience
     from localmind.service import open_remote_backends
 
     settings = load_settings(workspace=args.paths[0], overrides=_overrides(args))
     _start_metrics(args.metrics_port or (settings.observability.metrics_port if args.watch else None))
     workspace = open_workspace(args.paths, settings.indexing)
     embedder = load_embedder(settings)
-    remote = open_remote_backends(settings, workspace, embedder)
+    resilience = Resilience(settings.resilience)
+    remote = open_remote_backends(settings, workspace, embedder, resilience)
     try:
         with _progress_reporter() as report_progress:
             indexer = Indexer(workspace, settings.indexing, embedder, report_progress, remote.sinks)
@@ -149,6 +151,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             _watch(indexer, args.json)
     finally:
         remote.close()
+        resilience.close()
     return 0
 
 
@@ -367,18 +370,21 @@ def _ignore(piece: str) -> None:
 def _open_searcher(folder: Path | None, settings: Settings) -> Iterator[Searcher]:
     """A searcher over the indexed workspace holding folder, with the server backends it selects."""
     from localmind.embeddings import load_embedder
+    from localmind.resilience import Resilience
     from localmind.retrieval import Searcher
     from localmind.service import open_remote_backends
 
     workspace = _find_indexed(folder, settings)
     embedder = load_embedder(settings)
-    remote = open_remote_backends(settings, workspace, embedder)
+    resilience = Resilience(settings.resilience)
+    remote = open_remote_backends(settings, workspace, embedder, resilience)
     searcher = Searcher(workspace.store_path, embedder, settings.retrieval, remote.graph, remote.vectors)
     try:
         yield searcher
     finally:
         searcher.close()
         remote.close()
+        resilience.close()
 
 
 def _search_batch(searcher: Searcher, path: Path, flags: dict[str, Any]) -> None:

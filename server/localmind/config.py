@@ -220,8 +220,8 @@ def _limits_of(model: type[BaseModel], key: str) -> dict[str, Any]:
     return bounds
 
 
-Neo4jPolicy = _policy("Neo4jPolicy", timeout=5.0)
-MilvusPolicy = _policy("MilvusPolicy", timeout=5.0)
+Neo4jPolicy = _policy("Neo4jPolicy", timeout=10.0)
+MilvusPolicy = _policy("MilvusPolicy", timeout=10.0)
 LlmPolicy = _policy("LlmPolicy", timeout=120.0, retries=1, failure_threshold=3)
 EmbedderPolicy = _policy("EmbedderPolicy", timeout=60.0, retries=0)
 
