@@ -15,6 +15,8 @@ from localmind.resilience.limiter import RateLimiter, TokenBucket, Verdict
 from localmind.resilience.retry import is_transient
 
 BACKENDS = ("neo4j", "milvus", "llm", "embedder")
+# Backends computed in this process: bounded by their own timeout, never by a hurried caller's deadline.
+LOCAL_BACKENDS = frozenset({"embedder"})
 
 __all__ = [
     "BACKENDS",
@@ -51,7 +53,8 @@ class Resilience:
         if backend not in BACKENDS:
             raise ValueError(f"no resilience policy for backend {backend!r}; known: {', '.join(BACKENDS)}")
         if backend not in self._guards:
-            guard = BackendGuard(backend, getattr(self.settings, backend))
+            local = backend in LOCAL_BACKENDS
+            guard = BackendGuard(backend, getattr(self.settings, backend), caller_deadlines=not local)
             guard.breaker.listeners.append(self._tell)
             self._guards[backend] = guard
         return self._guards[backend]
