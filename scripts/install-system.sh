@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# System packages the tests need: Debian's Neovim (a real LSP client, tests/editors/), and Java 17 with
-# Maven, which build the embedded Neo4j 5.26 server the backend tests start (tests/servers/neo4j/).
+# System packages the tests need: Debian's Neovim (a real LSP client, tests/editors/), Java 17 with
+# Maven, which build the embedded Neo4j 5.26 server the backend tests start (tests/servers/neo4j/), and
+# for the VS Code extension (clients/vscode): node and npm, chromium (drives code-server in the end-to-end
+# test), and what code-server's install compiles with (ripgrep, build-essential, libkrb5-dev; see
+# scripts/install-code-server.sh).
 # Uses apt-get as root, or through sudo; elsewhere it says what to install and carries on.
 set -euo pipefail
 missing=()
@@ -8,6 +11,12 @@ command -v nvim >/dev/null 2>&1 || missing+=(neovim)
 command -v ss >/dev/null 2>&1 || missing+=(iproute2)
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v rg >/dev/null 2>&1 || missing+=(ripgrep)
+command -v make >/dev/null 2>&1 && command -v g++ >/dev/null 2>&1 || missing+=(build-essential)
+[ -f /usr/include/krb5.h ] || [ -f /usr/include/krb5/krb5.h ] || missing+=(libkrb5-dev)
+command -v node >/dev/null 2>&1 || missing+=(nodejs libnode-dev)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
