@@ -14,6 +14,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 
 from localmind.embeddings import OnnxEmbedder
+from tests.indexing.test_crash_safety import make_corpus
 from tests.lsp.helpers import index_ends, server_env, start_client, wait_for_index
 
 FIXTURE_WORKSPACE = Path(__file__).parents[1] / "fixtures" / "workspace"
@@ -68,6 +69,38 @@ async def test_settings_are_pulled_and_pulled_again_on_change(start: Starter, ro
     async with asyncio.timeout(30):
         while len(await command(client, "localmind.search", {"query": "configuration"})) != 4:
             await asyncio.sleep(0.1)
+
+
+async def test_settings_changed_during_a_run_while_saves_arrive_never_fail_indexing(start: Starter, root: Path) -> None:
+    """A new service replaces the old one while its run goes on and saves keep asking for re-indexes: none
+    may reach the old service's executors once it started closing ("cannot schedule new futures")."""
+    client = await start(root, localmind={"retrieval": {"default_k": 3}})
+    make_corpus(root / "bulk", files=120)  # A run of several seconds.
+    note = root / "notes" / "design.md"
+
+    def save(text: str) -> None:
+        note.write_text(text)
+        client.text_document_did_save(
+            types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=note.as_uri()))
+        )
+
+    save("# Design\n\nFirst revision.\n")
+    async with asyncio.timeout(60):
+        while not (await command(client, "localmind.status"))["indexing"]["running"]:
+            await asyncio.sleep(0.02)
+    client.set_configuration({"retrieval": {"default_k": 6}}, section="localmind")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    for n in range(100):  # While the old service closes (it waits for its run to end).
+        save(f"# Design\n\nRevision {n}.\n")
+        await asyncio.sleep(0.03)
+    async with asyncio.timeout(180):
+        while len(await command(client, "localmind.search", {"query": "configuration"})) != 6:
+            await asyncio.sleep(0.1)
+        while (await command(client, "localmind.status"))["indexing"]["running"]:
+            await asyncio.sleep(0.1)
+    errors = [m.message for m in client.messages if m.type == types.MessageType.Error]
+    assert not errors, errors
+    assert not any("failed" in str(end.message) for end in index_ends(client)), index_ends(client)
 
 
 async def test_a_flood_of_saves_is_coalesced(start: Starter, root: Path) -> None:

@@ -100,13 +100,16 @@ class Session:
             and current.settings == settings
         ):
             return False
-        if current is not None:
-            current.close()
+        # The new service replaces the old one before the old one closes (closing waits for its indexing
+        # run): requests and re-indexes that arrive meanwhile go to the new one, never to executors that
+        # are shutting down.
         self._apply_limits(settings)
         self.service = WorkspaceService(roots, settings) if roots else None
         if self.service is not None:
             for listener in self.listeners:
                 listener(self.service)
+        if current is not None:
+            current.close()
         return True
 
     def _apply_limits(self, settings: Settings) -> None:

@@ -76,6 +76,10 @@ class IndexingFeature(Feature):
         except IndexCancelled:
             progress.end("Indexing cancelled; the files indexed so far are searchable.")
         except Exception as exc:
+            if service is not self.session.service:  # Replaced (settings or folders changed) and closing.
+                log.info("indexing stopped on a replaced service (%s); the new one indexes", exc)
+                progress.end("Settings changed: indexing again with the new settings.")
+                return
             log.exception("indexing failed")
             progress.end(f"Indexing failed: {exc}")
             self.server.window_show_message(
