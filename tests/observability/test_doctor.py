@@ -93,6 +93,7 @@ def test_a_dead_milvus_fails_fast_with_the_fix(env: dict[str, str], tmp_path: Pa
         "LOCALMIND_VECTORS__BACKEND": "milvus",
         "LOCALMIND_VECTORS__URI": f"http://127.0.0.1:{free_port()}",
         "LOCALMIND_VECTORS__TOKEN": f"root:{SECRET}",
+        "LOCALMIND_RESILIENCE__MILVUS__TIMEOUT": "3",  # The check waits at most the configured timeout.
     }
     began = time.monotonic()
     code, report, output = doctor_json(env, tmp_path)

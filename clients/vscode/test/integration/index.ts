@@ -272,24 +272,29 @@ test("an interpreter without Local Mind is reported, and fixing the setting rest
   await waitFor("ready again", () => (api.server.view.lifecycle === "running" && /ready · \d+ chunks/.test(api.statusBarText()) ? true : undefined), 120_000);
 }, 200_000);
 
-/** The pid of the server: a child of this extension host running `-m localmind serve`. */
+/** The pid of the server: the one child of this extension host running `-m localmind serve`. While an
+ * earlier server is still exiting (after a settings change or a restart) there are two, and which one the
+ * client talks to is unknown, so there is no answer until only one is left. */
 function serverPid(): number | undefined {
+  const found: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) {
       continue;
     }
     try {
       const stat = readFileSync(join("/proc", entry, "stat"), "utf8");
-      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const parent = Number(fields[1]);
+      const state = fields[0];
       const command = readFileSync(join("/proc", entry, "cmdline"), "utf8").split("\0");
-      if (parent === process.pid && command.includes("localmind") && command.includes("serve")) {
-        return Number(entry);
+      if (parent === process.pid && state !== "Z" && command.includes("localmind") && command.includes("serve")) {
+        found.push(Number(entry));
       }
     } catch {
       // The process ended while it was read.
     }
   }
-  return undefined;
+  return found.length === 1 ? found[0] : undefined;
 }
 
 test("a crashed server is restarted, and the status bar comes back to ready", async () => {
