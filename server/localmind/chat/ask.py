@@ -30,7 +30,7 @@ import httpx
 from localmind.chat.citations import Citation, CitationFilter, resolve
 from localmind.chat.conversations import Conversations, Turn
 from localmind.chat.extractive import HEADER, extractive_answer, fallback_header
-from localmind.chat.llm import GenerationCancelled, Guard, LlmClient, StreamStats
+from localmind.chat.llm import GenerationCancelled, Guard, LlmUser, StreamStats
 from localmind.chat.prompt import CHARS_PER_TOKEN, Budget, Prompt, build_prompt
 from localmind.chat.sources import Source, number_sources
 from localmind.config import LlmSettings
@@ -174,7 +174,7 @@ class Prepared:
         return None if self.prompt is None else self.prompt.budget
 
 
-class Chat:
+class Chat(LlmUser):
     """Grounded answers for one workspace service: its LLM settings, conversations and LLM guard."""
 
     def __init__(
@@ -185,18 +185,8 @@ class Chat:
         retries: int = 0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.llm = llm
+        super().__init__(llm, guard, retries, transport)
         self.conversations = conversations
-        self.guard = guard
-        self.retries = retries
-        self.transport = transport
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.llm.base_url)
-
-    def client(self) -> LlmClient:
-        return LlmClient(self.llm, self.guard, self.retries, self.transport)
 
     def ask(
         self,

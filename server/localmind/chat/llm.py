@@ -375,3 +375,27 @@ def _media_type(response: httpx.Response) -> str:
 def _describe(exc: httpx.HTTPError) -> str:
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}"[:300]
+
+
+class LlmUser:
+    """What asking and summarising share: the LLM settings, the guard, how often a failure before the first
+    token is retried, and (for tests) an HTTP transport."""
+
+    def __init__(
+        self,
+        llm: LlmSettings,
+        guard: Guard | None = None,
+        retries: int = 0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.llm = llm
+        self.guard = guard
+        self.retries = retries
+        self.transport = transport
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.llm.base_url)
+
+    def client(self) -> LlmClient:
+        return LlmClient(self.llm, self.guard, self.retries, self.transport)

@@ -18,13 +18,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from localmind.chat.ask import NO_LLM_REASON
-from localmind.chat.llm import GenerationCancelled, Guard, LlmClient, Message, StreamStats
+from localmind.chat.llm import GenerationCancelled, LlmUser, Message, StreamStats
 from localmind.chat.prompt import CHARS_PER_TOKEN, SAFETY, clean, estimate_tokens, format_source
 from localmind.chat.sources import Source
-from localmind.config import LlmSettings
 from localmind.retrieval import Searcher
 from localmind.retrieval.results import Position, Range
 
@@ -136,22 +133,8 @@ def read_file(searcher: Searcher, root: str, rel_path: str, budget_chars: int) -
     )
 
 
-class Summarizer:
-    def __init__(
-        self,
-        llm: LlmSettings,
-        guard: Guard | None = None,
-        retries: int = 0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.llm = llm
-        self.guard = guard
-        self.retries = retries
-        self.transport = transport
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.llm.base_url)
+class Summarizer(LlmUser):
+    """A file's briefing: a summary, key topics and three questions, from the LLM or extracted."""
 
     def budget_chars(self) -> int:
         """How much of a file the briefing reads: what fits the model's window, or a fixed amount."""
@@ -170,7 +153,7 @@ class Summarizer:
             return _with_reason(fallback, NO_LLM_REASON)
         cancel = cancel or threading.Event()
         stats = StreamStats()
-        client = LlmClient(self.llm, self.guard, self.retries, self.transport)
+        client = self.client()
         try:
             text = "".join(client.stream(self.messages(file), cancel, stats, max_tokens=self._max_tokens()))
         except GenerationCancelled:

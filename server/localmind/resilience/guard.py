@@ -222,15 +222,10 @@ class Guarded:
         return f"Guarded({self._target!r})"
 
 
-class Attempted:
+class Attempted(Guarded):
     """Like Guarded, but each call runs on the caller's own thread inside `guard.attempt()`: breaker and
     metrics without a thread hop, for work whose thread matters (the indexing thread's niced ONNX
     session) and that cannot be interrupted anyway."""
-
-    def __init__(self, target: Any, guard: BackendGuard, plain: tuple[str, ...] = ()) -> None:
-        self._target = target
-        self._guard = guard
-        self._plain = frozenset(plain)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
