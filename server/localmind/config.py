@@ -252,7 +252,7 @@ def _limit(name: str, per_minute: float, burst: int) -> type[RateLimit]:
 
 
 HoverLimit = _limit("HoverLimit", 6000, 200)
-SearchLimit = _limit("SearchLimit", 1200, 100)
+SearchLimit = _limit("SearchLimit", 3000, 200)
 ChatLimit = _limit("ChatLimit", 60, 10)
 ReindexLimit = _limit("ReindexLimit", 30, 5)
 OverallLimit = _limit("OverallLimit", 12_000, 500)
