@@ -151,10 +151,12 @@ class WorkspaceService:
             return self._embedder
 
     def guarded_embedder(self) -> OnnxEmbedder:
-        """The embedder with its calls (query embeddings) behind the embedder's guard."""
+        """The embedder with its calls (query embeddings) behind the embedder's breaker. They run on the
+        caller's thread: the embedder is local work that a timeout could not interrupt, and a hop to
+        another thread would cost every search two more turns of the GIL while indexing runs."""
         embedder = self.embedder()
         guard = self.resilience.guard("embedder")
-        return cast(OnnxEmbedder, Guarded(embedder, guard, plain=_EMBEDDER_VALUES))
+        return cast(OnnxEmbedder, Attempted(embedder, guard, plain=_EMBEDDER_VALUES))
 
     def remote(self) -> RemoteBackends:
         """The selected server backends, opened on first use (none with the embedded defaults)."""
