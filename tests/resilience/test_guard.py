@@ -247,9 +247,3 @@ def test_a_call_that_ends_after_its_caller_gave_up_is_judged_by_its_own_outcome(
     while guard.breaker.state is not State.OPEN and time.monotonic() < deadline:
         time.sleep(0.01)
     assert guard.breaker.state is State.OPEN
-
-
-def test_a_local_backend_ignores_a_hurried_callers_deadline() -> None:
-    guard = BackendGuard("embedder", policy(timeout=5.0), caller_deadlines=False)
-    with within(0.01):
-        assert guard.call("embed_query", lambda: time.sleep(0.1) or "vector") == "vector"

@@ -15,8 +15,6 @@ from localmind.resilience.limiter import RateLimiter, TokenBucket, Verdict
 from localmind.resilience.retry import is_transient
 
 BACKENDS = ("neo4j", "milvus", "llm", "embedder")
-# Backends computed in this process: bounded by their own timeout, never by a hurried caller's deadline.
-LOCAL_BACKENDS = frozenset({"embedder"})
 
 __all__ = [
     "BACKENDS",
@@ -53,8 +51,7 @@ class Resilience:
         if backend not in BACKENDS:
             raise ValueError(f"no resilience policy for backend {backend!r}; known: {', '.join(BACKENDS)}")
         if backend not in self._guards:
-            local = backend in LOCAL_BACKENDS
-            guard = BackendGuard(backend, getattr(self.settings, backend), caller_deadlines=not local)
+            guard = BackendGuard(backend, getattr(self.settings, backend))
             guard.breaker.listeners.append(self._tell)
             self._guards[backend] = guard
         return self._guards[backend]

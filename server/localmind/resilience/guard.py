@@ -43,14 +43,9 @@ def counts_against_backend(error: BaseException) -> bool:
 
 
 class BackendGuard:
-    def __init__(
-        self, name: str, policy: BackendPolicy, workers: int = DEFAULT_WORKERS, caller_deadlines: bool = True
-    ) -> None:
-        """`caller_deadlines=False` bounds calls by the policy's timeout alone: for local work (the
-        embedder) whose slowness under load is not an outage and must not cost a hover its dense signal."""
+    def __init__(self, name: str, policy: BackendPolicy, workers: int = DEFAULT_WORKERS) -> None:
         self.name = name
         self.policy = policy
-        self.caller_deadlines = caller_deadlines
         self.breaker = CircuitBreaker(name, policy)
         self.breaker.listeners.append(_record_transition)
         metrics.breaker_state(name, self.breaker.state.value)
@@ -68,7 +63,7 @@ class BackendGuard:
 
     def _deadline(self) -> float:
         ends = time.monotonic() + self.policy.timeout
-        caller = current_deadline() if self.caller_deadlines else None
+        caller = current_deadline()
         return ends if caller is None else min(ends, caller)
 
     def _attempt(self, operation: str, deadline: float, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
