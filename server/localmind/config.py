@@ -111,7 +111,21 @@ class RetrievalSettings(_Section):
     rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal-rank-fusion constant k.")
     weight_dense: float = Field(1.0, ge=0.0, le=10.0, description="Weight of the dense (embedding) ranking.")
     weight_lexical: float = Field(1.0, ge=0.0, le=10.0, description="Weight of the BM25 ranking.")
-    weight_graph: float = Field(0.5, ge=0.0, le=10.0, description="Weight of the knowledge-graph ranking.")
+    weight_graph: float = Field(
+        0.0,
+        ge=0.0,
+        le=10.0,
+        description="Weight of the knowledge-graph walk as a ranked signal (0: left out of search; hovers, "
+        "references and related files still use the graph).",
+    )
+    graph_depth: int = Field(10, ge=1, le=2000, description="Top graph hits that count in the fusion.")
+    prose_weight: float = Field(
+        0.8,
+        ge=0.0,
+        le=10.0,
+        description="Scale of prose hits (docs, notes) against code in the fusion: below 1, the code that does "
+        "something ranks before the prose that describes it.",
+    )
     candidates: int = Field(100, ge=10, le=2000, description="Hits each signal contributes before fusion.")
     graph_seeds: int = Field(10, ge=0, le=100, description="Top dense/lexical hits the graph expands from.")
     default_k: int = Field(10, ge=1, le=200, description="Results returned when a query names no k.")

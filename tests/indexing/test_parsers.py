@@ -30,9 +30,10 @@ def symbols_of(document: ParsedDocument) -> dict[str, SymbolDef]:
 
 
 def assert_blocks_cover(document: ParsedDocument) -> None:
-    """Blocks run from the start to the end of the text, each starting where the previous one ended."""
+    """Blocks run from the start of the content (past any front matter) to the end of the text, each starting
+    where the previous one ended."""
     assert document.blocks, "a non-empty document has blocks"
-    cursor = 0
+    cursor = document.body_start
     for block in document.blocks:
         assert block.start == cursor, block
         assert block.end > block.start, block
@@ -399,18 +400,34 @@ def test_python_definition_extent_includes_decorators() -> None:
     assert document.text[: greeter.end].endswith("class Nested:\n        pass")
 
 
-def test_python_blocks_follow_top_level_definitions() -> None:
+def test_python_blocks_follow_every_definition_nested_ones_too() -> None:
     document = parse_fixture("sample.py")
     blocks = [(block.kind, block.symbol) for block in document.blocks]
-    assert blocks == [("preamble", None), ("definition", "greet"), ("definition", "Greeter"), ("definition", "main")]
-    greet_block = document.blocks[1]
+    assert blocks == [
+        ("preamble", None),
+        ("definition", "greet"),
+        ("definition", "Greeter"),  # The header: decorator, class line and docstring.
+        ("definition", "Greeter.__init__"),
+        ("definition", "Greeter.wave"),  # A function inside a method stays in the method's body.
+        ("definition", "Greeter.Nested"),
+        ("definition", "main"),
+    ]
+    greet_block, header = document.blocks[1], document.blocks[2]
     assert document.text[greet_block.start :].startswith("# Greets someone by name.\n")
+    assert (
+        document.text[header.start : header.end].strip()
+        == '@decorator\nclass Greeter(Base):\n    """Greets people politely."""'
+    )
+    assert header.signature == "class Greeter(Base):"
+    wave = document.blocks[4]
+    assert document.text[wave.start : wave.end].startswith("    async def wave(self):")
+    assert document.text[wave.start : wave.end].rstrip().endswith("return inner")
 
 
 def test_module_members_get_their_own_blocks() -> None:
     document = parse_fixture("sample.cpp")
     definitions = [block.symbol for block in document.blocks if block.kind == "definition"]
-    assert definitions == ["geo.Shape", "geo.Point", "geo.twice", "geo.Circle.area"]
+    assert definitions == ["geo", "geo.Shape", "geo.Shape.describe", "geo.Point", "geo.twice", "geo.Circle.area"]
 
 
 def test_non_ascii_text_before_definitions_keeps_offsets_right() -> None:

@@ -78,7 +78,9 @@ def parts(store_path: Path, fp32: OnnxEmbedder) -> Iterator[dict[str, Any]]:
     }
     guards = {role: BackendGuard(role, policy) for role in switches}
     guarded = {role: Guarded(switches[role], guards[role], plain=("model_id", "dimensions")) for role in switches}
-    searcher = Searcher(store_path, guarded["embedder"], RetrievalSettings(), guarded["graph"], guarded["vectors"])
+    # The graph walk weighted as a ranked signal, so that every query calls the graph backend.
+    settings = RetrievalSettings(weight_graph=0.5)
+    searcher = Searcher(store_path, guarded["embedder"], settings, guarded["graph"], guarded["vectors"])
     yield {"searcher": searcher, "switches": switches, "guards": guards}
     searcher.close()
 

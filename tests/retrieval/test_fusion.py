@@ -48,3 +48,41 @@ def test_a_duplicate_within_one_list_counts_once_at_its_best_rank() -> None:
 def test_smaller_k_favours_the_top_ranks_more(k: int) -> None:
     [first, second] = reciprocal_rank_fusion({"dense": ["a", "b"]}, {}, k)
     assert math.isclose(first.score / second.score, (k + 2) / (k + 1))
+
+
+def test_a_signal_counts_only_within_its_depth() -> None:
+    deep = [f"x{i}" for i in range(50)] + ["weak"]
+    rankings = {"dense": ["best", *deep[:50], "weak"], "lexical": ["best", *deep[:50], "weak"], "graph": deep}
+    fused = reciprocal_rank_fusion(rankings, {"graph": 0.5}, 60, depth={"graph": 10})
+    by_id = {hit.chunk_id: hit for hit in fused}
+    assert "graph" not in by_id["weak"].ranks  # Rank 51 in the graph is past its depth of 10.
+    assert by_id["x0"].ranks["graph"] == 1 and by_id["x9"].ranks["graph"] == 10
+    assert "graph" not in by_id["x10"].ranks
+
+
+def test_deep_agreement_of_three_signals_does_not_outvote_two_top_ranks() -> None:
+    filler = [f"f{i}" for i in range(40)]
+    rankings = {"dense": ["top", *filler, "weak"], "lexical": ["top", *filler, "weak"], "graph": [*filler, "weak"]}
+    fused = reciprocal_rank_fusion(rankings, {"graph": 0.5}, 60, depth={"graph": 10})
+    order = [hit.chunk_id for hit in fused]
+    assert order.index("top") < order.index("weak")
+    assert math.isclose(next(h for h in fused if h.chunk_id == "weak").score, 2 / (60 + 42))
+
+
+def test_parts_of_one_unit_pool_their_votes_and_the_best_ranked_part_stands_for_it() -> None:
+    units = {"m1": "method", "m2": "method", "other": "other", "filler": "filler"}
+    rankings = {"dense": ["other", "m2", "m1"], "lexical": ["m1", "filler", "other"]}
+    fused = reciprocal_rank_fusion(rankings, {}, 60, unit_of=units.__getitem__)
+    assert [hit.chunk_id for hit in fused] == ["m1", "other", "filler"]
+    method = fused[0]
+    assert method.ranks == {"dense": 2, "lexical": 1}  # The method ranks as a unit: 2nd in dense, not 3rd.
+    assert math.isclose(method.score, 1 / 62 + 1 / 61)
+
+
+def test_a_prior_scales_a_units_score() -> None:
+    rankings = {"dense": ["note", "code"], "lexical": ["note", "code"]}
+    plain = reciprocal_rank_fusion(rankings, {}, 60)
+    assert plain[0].chunk_id == "note"
+    scaled = reciprocal_rank_fusion(rankings, {}, 60, prior=lambda chunk: 0.9 if chunk == "note" else 1.0)
+    assert [hit.chunk_id for hit in scaled] == ["code", "note"]
+    assert math.isclose(scaled[1].score, 0.9 * 2 / 61)

@@ -68,7 +68,11 @@ export interface SearchHit {
   snippet_line: number;
   /** Character spans inside snippet, [start, end). */
   highlights: [number, number][];
+  /** The innermost definition the hit lies in, qualified ("Class.method"); null for prose. */
   symbol: string | null;
+  symbol_kind: string | null;
+  /** The whole range of that definition. */
+  definition: Range | null;
   heading: string[];
   kind: SearchKind;
   language: string | null;
@@ -90,6 +94,8 @@ export const SEARCH_HIT_FIELDS = [
   "snippet_line",
   "highlights",
   "symbol",
+  "symbol_kind",
+  "definition",
   "heading",
   "kind",
   "language",

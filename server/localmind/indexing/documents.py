@@ -25,6 +25,8 @@ class Block:
     heading_path: tuple[str, ...] = ()
     symbol: str | None = None
     page: int | None = None
+    # A definition's signature line: the context that every part of a definition split by the chunker carries.
+    signature: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,3 +73,7 @@ class ParsedDocument:
     headings: list[Heading] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     imports: list[str] = field(default_factory=list)
+    # Offsets of line starts where a statement begins (code only): where an oversized block is best split.
+    breaks: list[int] = field(default_factory=list)
+    # Where the content starts: past a note's front matter, which is metadata (title, tags), never a chunk.
+    body_start: int = 0

@@ -69,10 +69,16 @@ def _chunk_records(
                 page=chunk.page,
                 token_count=chunk.token_count,
                 section_id=section,
-                lexical_text=lexical_text(" ".join([where, *chunk.heading_path, chunk.symbol or ""]), chunk.text),
+                lexical_text=lexical_text(_lexical_context(where, chunk), chunk.text),
             )
         )
     return records
+
+
+def _lexical_context(where: str, chunk: Chunk) -> str:
+    """What the full-text index holds beside a chunk's text: its path and title, headings, qualified symbol,
+    and the signature line of the definition it continues."""
+    return " ".join([where, *chunk.heading_path, chunk.symbol or "", chunk.context or ""])
 
 
 def _sections(file_id: str, headings: list[Heading], lines: LineIndex) -> list[SectionRecord]:

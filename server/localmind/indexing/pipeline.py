@@ -37,6 +37,10 @@ from localmind.stores.sqlite_store import SqliteStore
 
 log = logging.getLogger(__name__)
 _FILES_PER_BATCH = 32
+# Bumped whenever parsing or chunking changes what a file becomes: a store made by another version re-parses
+# every file once (vectors whose text is unchanged still come from the cache).
+CHUNKING_VERSION = "2"
+_CHUNKING_KEY = "chunking_version"
 
 
 @dataclass
@@ -130,9 +134,11 @@ class Indexer:
         run_id = store.start_run()
         store.set_meta("model_id", self.embedder.model_id)
         status = "failed"
+        rechunk = store.meta(_CHUNKING_KEY) != CHUNKING_VERSION
         try:
             for root in self.workspace.roots:
-                self._index_root(store, root, report, started)
+                self._index_root(store, root, report, started, rechunk)
+            store.set_meta(_CHUNKING_KEY, CHUNKING_VERSION)
             status = "done"
         except IndexCancelled:
             status = "cancelled"
@@ -142,16 +148,18 @@ class Indexer:
             store.finish_run(run_id, status, report.files_indexed, report.files_deleted, report.chunks_embedded)
         return report
 
-    def _index_root(self, store: IndexStore, root: Path, report: IndexReport, started: float) -> None:
+    def _index_root(self, store: IndexStore, root: Path, report: IndexReport, started: float, rechunk: bool) -> None:
+        """Index one root's changed files (every file when `rechunk`: the store was chunked another way)."""
         known = store.file_states(str(root))
         files, skips = _scan(root, self.settings)
         report.files_seen += len(files)
-        changed = [f for f in files if not _unchanged(f, known.get(f.rel_path), self.embedder.model_id)]
+        model = self.embedder.model_id
+        changed = [f for f in files if rechunk or not _unchanged(f, known.get(f.rel_path), model)]
         report.files_unchanged += len(files) - len(changed)
         self.progress(Progress(0, len(changed), report.chunks_written, time.perf_counter() - started))
         for start in range(0, len(changed), _FILES_PER_BATCH):
             batch = changed[start : start + _FILES_PER_BATCH]
-            self._index_batch(store, batch, known, skips, report)
+            self._index_batch(store, batch, {} if rechunk else known, skips, report)
             self._drain()
             self.progress(
                 Progress(start + len(batch), len(changed), report.chunks_written, time.perf_counter() - started)
@@ -237,7 +245,8 @@ class Indexer:
             mtime_ns=scanned.mtime_ns,
             content_hash=digest,
         )
-        texts = [embedding_text(doc.title or scanned.rel_path, c.heading_path, c.symbol, c.text) for c in graph.chunks]
+        title = doc.title or scanned.rel_path
+        texts = [embedding_text(title, c.heading_path, c.symbol, c.text, c.context) for c in chunks]
         return _Prepared(scanned, record, graph, texts)
 
     def _embed(
@@ -257,11 +266,16 @@ class Indexer:
         return {**vectors, **fresh}, fresh
 
 
-def embedding_text(title: str, heading_path: Iterable[str], symbol: str | None, text: str) -> str:
-    """What the model reads for a chunk: where it is (title, headings, symbol), then the chunk itself."""
+def embedding_text(
+    title: str, heading_path: Iterable[str], symbol: str | None, text: str, signature: str | None = None
+) -> str:
+    """What the model reads for a chunk: where it is (title or path, headings, qualified symbol), the signature
+    of the definition it continues (a later part of a large definition), then the chunk itself."""
     context = " > ".join([title, *heading_path])
     if symbol:
         context += f" ({symbol})"
+    if signature:
+        context += f"\n{signature}"
     return f"{context}\n{text}"
 
 

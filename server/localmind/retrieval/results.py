@@ -34,6 +34,9 @@ class SearchHit:
     provenance: str
     ranks: dict[str, int]
     chunk_id: str
+    # The innermost definition a code hit lies in: its kind and whole range (None for prose).
+    symbol_kind: str | None = None
+    definition: Range | None = None
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)

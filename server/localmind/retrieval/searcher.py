@@ -1,4 +1,5 @@
-"""Hybrid search over a workspace's store: dense + BM25 + graph, fused by reciprocal rank."""
+"""Hybrid search over a workspace's store: dense + BM25 (+ the graph walk, when weighted), fused by reciprocal
+rank over units (definitions, sections), prose scaled against code."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from localmind.retrieval.lexical import bm25_search
 from localmind.retrieval.query import SearchQuery, parse_query
 from localmind.retrieval.results import Position, Range, SearchHit
 from localmind.retrieval.snippets import make_snippet
+from localmind.retrieval.units import Unit, units_of
 from localmind.stores.embedded_vectors import EmbeddedVectorIndex
 from localmind.stores.ports import GraphStore, VectorStore
 from localmind.stores.sqlite_graph import SqliteGraph
@@ -30,6 +32,8 @@ from localmind.stores.sqlite_store import SqliteStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# The graph's weight in related(): there the link graph is the second of two signals, not a third.
+_RELATED_GRAPH_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,26 @@ class Searcher:
         if not query.query.strip():
             return []
         allowed = self._allowed_files(query)
-        fused = reciprocal_rank_fusion(self.rankings(query, allowed), self._weights(), self.settings.rrf_k)
-        return self._hits(fused, query, query.k or self.settings.default_k, allowed)
+        k = query.k or self.settings.default_k
+        rankings = self.rankings(query, allowed)
+        units = self._units(list({chunk for ranking in rankings.values() for chunk in ranking}))
+        return self._hits(self._fuse(rankings, units), query, k, allowed)
+
+    def _fuse(self, rankings: dict[str, list[str]], units: dict[str, Unit]) -> list[Fused]:
+        """Units fused by reciprocal rank, the graph counted in its top hits, prose scaled by prose_weight when
+        signals are fused (a single signal asked for alone keeps its own order)."""
+        prose_weight = self.settings.prose_weight if len(rankings) > 1 else 1.0
+        return reciprocal_rank_fusion(
+            rankings,
+            self._weights(rankings),
+            self.settings.rrf_k,
+            depth={"graph": self.settings.graph_depth},
+            unit_of=lambda chunk: units[chunk].key if chunk in units else chunk,
+            prior=lambda chunk: prose_weight if chunk in units and not units[chunk].is_code else 1.0,
+        )
+
+    def _units(self, chunk_ids: list[str]) -> dict[str, Unit]:
+        return units_of(self.store.chunk_units(chunk_ids))
 
     def rankings(self, query: SearchQuery, allowed: set[str] | None) -> dict[str, list[str]]:
         """Each requested signal's ranked chunk ids, before fusion."""
@@ -116,7 +138,7 @@ class Searcher:
                 rankings["dense"] = [chunk for chunk, _ in dense]
         if lexical is not None:
             rankings["lexical"] = lexical.result()
-        if "graph" in query.signals:
+        if "graph" in query.signals and (self.settings.weight_graph > 0 or query.signals == ("graph",)):
             graph = self._guarded("graph", lambda: self._graph(query, rankings, allowed)[:depth])
             if graph is not None:
                 rankings["graph"] = graph
@@ -147,9 +169,13 @@ class Searcher:
         owners = self._owners(ranked)
         return [chunk for chunk in ranked if owners.get(chunk) in allowed]
 
-    def _weights(self) -> dict[str, float]:
+    def _weights(self, rankings: dict[str, list[str]] | None = None) -> dict[str, float]:
+        """The signals' weights; a signal asked for alone counts fully even when its weight is 0."""
         s = self.settings
-        return {"dense": s.weight_dense, "lexical": s.weight_lexical, "graph": s.weight_graph}
+        weights = {"dense": s.weight_dense, "lexical": s.weight_lexical, "graph": s.weight_graph}
+        if rankings is not None and not any(weights[signal] for signal in rankings):
+            return dict.fromkeys(weights, 1.0)
+        return weights
 
     def _owners(self, chunks: list[str]) -> dict[str, str]:
         rows = self.store.query(
@@ -168,7 +194,8 @@ class Searcher:
             rankings["dense"] = [chunk for chunk, _ in dense or []]
         rankings["graph"] = self._guarded("graph", lambda: self.graph.linked_files_first_chunks(file_id)) or []
         others = {row.id for row in self._file_rows() if row.id != file_id}
-        fused = reciprocal_rank_fusion(rankings, self._weights(), self.settings.rrf_k)
+        weights = {"dense": self.settings.weight_dense, "graph": _RELATED_GRAPH_WEIGHT}
+        fused = reciprocal_rank_fusion(rankings, weights, self.settings.rrf_k)
         hits: list[SearchHit] = []
         for hit in self._hits(fused, parse_query(query=""), k * 4, others):
             if all(hit.uri != kept.uri for kept in hits):
@@ -233,10 +260,18 @@ class Searcher:
             "rel_path",
             "kind",
             "language",
+            "symbol_kind",
+            "definition",
         )
+        # The chunk's own definition: the symbol of its name whose range meets the chunk's (a chunk may start
+        # on the doc comment above the definition).
         rows = self.store.query(
             "SELECT c.id, c.file_id, c.text, c.start_line, c.start_char, c.end_line, c.end_char, c.heading_path, "
-            "c.symbol, f.root, f.rel_path, f.kind, f.language FROM chunks c JOIN files f ON f.id = c.file_id "
+            "c.symbol, f.root, f.rel_path, f.kind, f.language, s.kind, "
+            "json_array(s.start_line, s.start_char, s.end_line, s.end_char) "
+            "FROM chunks c JOIN files f ON f.id = c.file_id "
+            "LEFT JOIN symbols s ON s.file_id = c.file_id AND s.qualified_name = c.symbol "
+            "AND s.start_line <= c.end_line AND s.end_line >= c.start_line "
             "WHERE c.id IN (SELECT value FROM json_each(?))",
             (json.dumps(chunk_ids),),
         )
@@ -266,7 +301,14 @@ def _to_hit(hit: Fused, row: dict[str, object], query: str) -> SearchHit:
         provenance=hit.provenance,
         ranks=dict(hit.ranks),
         chunk_id=hit.chunk_id,
+        symbol_kind=str(row["symbol_kind"]) if row["symbol_kind"] else None,
+        definition=_definition_range(row) if row["symbol_kind"] else None,
     )
+
+
+def _definition_range(row: dict[str, object]) -> Range:
+    start_line, start_char, end_line, end_char = json.loads(str(row["definition"]))
+    return Range(Position(int(start_line), int(start_char)), Position(int(end_line), int(end_char)))
 
 
 def _overlaps(a: SearchHit, b: SearchHit) -> bool:

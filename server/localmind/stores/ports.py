@@ -41,6 +41,8 @@ class Manifest(Protocol):
 
     def set_meta(self, key: str, value: str) -> None: ...
 
+    def meta(self, key: str) -> str | None: ...
+
 
 class IndexStore(FileSink, Manifest, Protocol):
     """What the indexer needs: somewhere to write files, and the manifest that makes runs incremental."""

@@ -219,6 +219,18 @@ class SqliteStore:
             found.update((h, np.frombuffer(blob, dtype=np.float32)) for h, blob in rows)
         return found
 
+    def chunk_units(self, chunk_ids: list[str]) -> list[tuple[str, str, str, str | None, str]]:
+        """For each chunk: id, file id, the file's kind, the chunk's symbol and its heading path (JSON)."""
+        rows = self._db.execute(
+            "SELECT c.id, c.file_id, f.kind, c.symbol, c.heading_path FROM chunks c JOIN files f ON f.id = c.file_id "
+            "WHERE c.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(chunk_ids),),
+        )
+        return [
+            (str(i), str(file), str(kind), None if symbol is None else str(symbol), str(h))
+            for i, file, kind, symbol, h in rows
+        ]
+
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         """Read-only access for features and tests; values always travel as parameters."""
         return list(self._db.execute(sql, params).fetchall())

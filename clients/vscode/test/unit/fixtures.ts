@@ -14,6 +14,8 @@ export function hit(overrides: Partial<SearchHit> = {}): SearchHit {
     snippet_line: 22,
     highlights: [[4, 17]],
     symbol: "merge_configs",
+    symbol_kind: "function",
+    definition: range,
     heading: [],
     kind: "code",
     language: "python",

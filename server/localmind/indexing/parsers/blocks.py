@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from localmind.indexing.documents import Block, BlockKind
 
 
-def absorb_blank_blocks(text: str, blocks: Iterable[Block]) -> list[Block]:
-    """Merges every whitespace-only block into the block before it (or, at the start, the one after it).
+def _blank(text: str) -> bool:
+    return not text.strip()
 
-    The input must be contiguous; so is the output, unless the whole text is blank: then there are no blocks.
+
+def absorb_blank_blocks(text: str, blocks: Iterable[Block], empty: Callable[[str], bool] = _blank) -> list[Block]:
+    """Merges every empty block (whitespace-only by default) into the block before it (or, at the start, the
+    one after it).
+
+    The input must be contiguous; so is the output, unless the whole text is empty: then there are no blocks.
     """
     merged: list[Block] = []
     pending_start: int | None = None
     for block in blocks:
         if block.start >= block.end:
             continue
-        if not text[block.start : block.end].strip():
+        if empty(text[block.start : block.end]):
             if merged:
                 merged[-1] = replace(merged[-1], end=block.end)
             elif pending_start is None:
@@ -42,6 +47,12 @@ def _line_end(text: str, offset: int) -> int:
     newline = text.find("\n", offset)
     line_end = len(text) if newline < 0 else newline + 1
     return line_end if not text[offset:line_end].strip().lstrip(";,") else offset
+
+
+def whole_lines(text: str, start: int, end: int) -> tuple[int, int]:
+    """A span widened to whole lines where only blanks (or a closing ";" or ",") stand beside it."""
+    start = _line_start(text, start, 0)
+    return start, max(_line_end(text, end), start)
 
 
 def cover_with_gaps(text: str, spans: Iterable[Block], gap_kind: BlockKind = "code") -> list[Block]:

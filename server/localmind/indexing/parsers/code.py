@@ -1,4 +1,5 @@
-"""Source code through tree-sitter: definitions with their docs, imports, and blocks along top-level definitions."""
+"""Source code through tree-sitter: definitions with their docs, imports, statement starts, and one block per
+definition (see code_blocks)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from dataclasses import dataclass
 from tree_sitter import Node, Point, Tree
 from tree_sitter_language_pack import get_parser
 
-from localmind.indexing.documents import Block, Link, ParsedDocument, SymbolDef
+from localmind.indexing.documents import Link, ParsedDocument, SymbolDef
 
-from .blocks import cover_with_gaps
+from .code_blocks import FoundDefinition, definition_blocks, signature_line
 from .code_languages import LANGUAGES, CodeLanguage, Definition
 from .offsets import ByteToChar, encode
 from .text import paragraph_blocks
@@ -28,6 +29,40 @@ _LINE_COMMENT_MARKER = re.compile(r"^[ \t]*(?://[/!]?|--+|#+)[ \t]?")
 _BLOCK_COMMENT_LINE_MARKER = re.compile(r"^[ \t]*\*+[ \t]?")
 _LUA_BLOCK_COMMENT = re.compile(r"--\[(=*)\[(.*)\]\1\]\s*$", re.DOTALL)
 _STRING_PREFIX = re.compile(r"^[rRuUbBfF]*")
+# Node types, across the grammars, whose line-starting children are statements (or members, or cases): a large
+# definition is best split just before one of those. Node types ending in _statement, _clause, _definition or
+# _declaration count too.
+_STATEMENT_PARENTS = frozenset(
+    {
+        "block",
+        "statement_block",
+        "statement_list",
+        "compound_statement",
+        "class_body",
+        "interface_body",
+        "enum_body",
+        "declaration_list",
+        "field_declaration_list",
+        "match_block",
+        "switch_block",
+        "switch_block_statement_group",
+        "switch_body",
+        "switch_case",
+        "switch_default",
+        "expression_case",
+        "type_case",
+        "default_case",
+        "communication_case",
+        "case_statement",
+        "do_group",
+        "source_file",
+        "module",
+        "program",
+        "chunk",
+        "translation_unit",
+    }
+)
+_STATEMENT_PARENT_SUFFIXES = ("_statement", "_clause", "_definition", "_declaration")
 _QUOTES = ('"""', "'''", '"', "'")
 
 
@@ -58,21 +93,11 @@ def _cleaned(doc: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class _Found:
-    """A symbol, where its block starts (its doc comment included), and whether it gets a block of its own."""
-
-    symbol: SymbolDef
-    block_start: int
-    top_level: bool
-
-
-@dataclass(frozen=True)
 class _Context:
-    """Where a definition stands: the names around it, the kind of its container, whether it gets a block."""
+    """Where a definition stands: the names around it and the kind of its container."""
 
     scope: tuple[str, ...] = ()
     container: str | None = None
-    top_level: bool = True
 
 
 class _Walker:
@@ -82,7 +107,7 @@ class _Walker:
         self._language = language
         self.text = text
         self.char = ByteToChar(text)
-        self.found: list[_Found] = []
+        self.found: list[FoundDefinition] = []
 
     def text_of(self, node: Node) -> str:
         return self.text[self.char(node.start_byte) : self.char(node.end_byte)]
@@ -127,10 +152,11 @@ class _Walker:
             name_end=self.char(name.node.end_byte),
             doc=self._docstring(node) or comment_doc,
         )
-        self.found.append(_Found(symbol, start if comment_start is None else comment_start, context.top_level))
+        block_start = start if comment_start is None else comment_start
+        self.found.append(FoundDefinition(symbol, block_start, signature_line(self.text, symbol)))
         if members is None:
             return None
-        return members, _Context(path, kind, context.top_level and kind == "module")
+        return members, _Context(path, kind)
 
     def _extent(self, node: Node) -> tuple[Node, Node]:
         """The first and the outermost node of a definition: wrappers (decorators, export) and attributes included."""
@@ -219,12 +245,35 @@ def _descendants(root: Node) -> Iterator[Node]:
                 return
 
 
-def _import_links(language: CodeLanguage, root: Node, walker: _Walker) -> list[Link]:
+def _is_statement_start(node: Node) -> bool:
+    """A named node that begins a line inside a body: a statement, a member, a case or a comment."""
+    parent = node.parent
+    if parent is None or not node.is_named or node.start_point[0] == parent.start_point[0]:
+        return False
+    return (
+        parent.type in _STATEMENT_PARENTS
+        or parent.type.endswith(_STATEMENT_PARENT_SUFFIXES)
+        or node.type.endswith("comment")
+    )
+
+
+def _scan_tree(language: CodeLanguage, root: Node, walker: _Walker) -> tuple[list[Link], list[int]]:
+    """One walk of the tree: the import links, and the line starts where a statement begins."""
     spans: list[tuple[int, int]] = []
+    breaks: set[int] = set()
     for node in _descendants(root):
         find = language.imports.get(node.type)
         if find is not None:
             spans.extend(find(node))
+        if _is_statement_start(node):
+            start = walker.char(node.start_byte)
+            line_start = walker.text.rfind("\n", 0, start) + 1
+            if not walker.text[line_start:start].strip():
+                breaks.add(line_start)
+    return _links(walker, spans), sorted(breaks)
+
+
+def _links(walker: _Walker, spans: list[tuple[int, int]]) -> list[Link]:
     links: list[Link] = []
     for start_byte, end_byte in sorted(set(spans)):
         start, end = walker.char(start_byte), walker.char(end_byte)
@@ -244,20 +293,16 @@ def parse_code(language_name: str, text: str) -> ParsedDocument:
         return ParsedDocument(text=text, kind="code", language=language_name, blocks=paragraph_blocks(text))
     walker = _Walker(language, text)
     walker.walk(tree.root_node)
-    links = _import_links(language, tree.root_node, walker)
-    spans = [
-        Block(found.block_start, found.symbol.end, "definition", symbol=found.symbol.qualified_name)
-        for found in walker.found
-        if found.top_level and found.symbol.kind != "module"
-    ]
+    links, breaks = _scan_tree(language, tree.root_node, walker)
     return ParsedDocument(
         text=text,
         kind="code",
         language=language_name,
-        blocks=cover_with_gaps(text, spans),
+        blocks=definition_blocks(text, walker.found),
         symbols=[found.symbol for found in walker.found],
         links=links,
         imports=list(dict.fromkeys(link.target for link in links)),
+        breaks=breaks,
     )
 
 

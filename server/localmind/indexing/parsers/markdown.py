@@ -185,7 +185,8 @@ def parse_markdown(rel_path: str, text: str) -> ParsedDocument:
         language="markdown",
         title=front_matter.title or first_h1,
         tags=_unique_tags([*front_matter.tags, *_prose_tags(prose)]),
-        blocks=section_blocks(text, layout.headings, layout.fences),
+        blocks=section_blocks(text, layout.headings, layout.fences, body_start=front_matter.end),
+        body_start=front_matter.end,
         headings=headings_with_extents(layout.headings, len(text)),
         links=_links(prose),
     )

@@ -59,13 +59,18 @@ def _split_out_code(
     return pieces
 
 
-def section_blocks(text: str, marks: Sequence[HeadingMark], code_spans: Sequence[tuple[int, int]] = ()) -> list[Block]:
+def section_blocks(
+    text: str, marks: Sequence[HeadingMark], code_spans: Sequence[tuple[int, int]] = (), body_start: int = 0
+) -> list[Block]:
     """A "preamble" before the first heading, then one "section" per heading up to the next heading of any level.
 
-    Code spans (sorted, not overlapping) become "code" blocks carrying the heading path of their section.
+    Code spans (sorted, not overlapping) become "code" blocks carrying the heading path of their section. Text
+    before body_start (a note's front matter: metadata, not content) is in no block, so in no chunk.
     """
     bounds = [mark.start for mark in marks] + [len(text)]
-    segments: list[tuple[int, int, BlockKind, tuple[str, ...]]] = [(0, bounds[0], "preamble", ())]
+    segments: list[tuple[int, int, BlockKind, tuple[str, ...]]] = [
+        (body_start, max(bounds[0], body_start), "preamble", ())
+    ]
     for index, path in enumerate(_heading_paths(marks)):
         segments.append((bounds[index], bounds[index + 1], "section", path))
     blocks: list[Block] = []

@@ -1,0 +1,15 @@
+"""Units of search hits: definitions for code, sections for prose."""
+
+from __future__ import annotations
+
+import json
+
+from localmind.retrieval.units import Unit, unit_of_row, units_of
+
+
+def test_code_units_are_definitions_prose_units_are_sections() -> None:
+    assert unit_of_row(("c1", "f", "code", "Config.load", "[]")) == Unit(("definition", "f", "Config.load"), True)
+    assert unit_of_row(("c2", "f", "code", None, "[]")) == Unit(("chunk", "c2"), True)
+    heading = json.dumps(["Guide", "Install"])
+    assert unit_of_row(("c3", "g", "docs", None, heading)) == Unit(("section", "g", "Guide", "Install"), False)
+    assert units_of([("c1", "f", "code", "Config.load", "[]")])["c1"].is_code
