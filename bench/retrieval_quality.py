@@ -2,7 +2,8 @@
 
 1. SciFact (BEIR layout, train split): the corpus becomes a workspace of Markdown files (one per
    document: `# title`, then the abstract), Local Mind indexes it, and every judged query runs through
-   `Searcher` with each signal configuration. nDCG@10 and recall@100 are computed per document.
+   `Searcher` with each signal alone and with the default search. nDCG@10 and recall@100 are computed per
+   document.
    In the same run, whole-document baselines over the same documents (title + " " + abstract, one text
    each): MiniLM dense (cut at 256 tokens by the embedder), bm25s BM25 (lower-case words, its English stop
    words) and their plain RRF (k = 60) over the top 100 of each.
@@ -39,8 +40,8 @@ CONFIGURATIONS: dict[str, tuple[str, ...]] = {
     "dense": ("dense",),
     "bm25": ("lexical",),
     "graph": ("graph",),
-    "dense+bm25 (plain RRF)": ("dense", "lexical"),
-    "fusion (dense+bm25+graph)": ("dense", "lexical", "graph"),
+    # The default search (the graph walk is weighted 0 by default, so this is dense and BM25 fused over units).
+    "default search": ("dense", "lexical", "graph"),
 }
 BASELINE_DENSE = "baseline: whole-document dense (MiniLM)"
 BASELINE_BM25 = "baseline: whole-document BM25 (bm25s)"

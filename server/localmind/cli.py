@@ -18,7 +18,7 @@ from rich.progress import Progress, TextColumn
 from rich.table import Table
 
 from localmind import __version__
-from localmind.config import Settings, load_settings
+from localmind.config import Settings, ignored_workspace_settings, load_settings, user_config_file
 from localmind.errors import ConfigError, LocalMindError
 
 log = logging.getLogger("localmind")
@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(args)
     try:
-        settings = load_settings(workspace=Path.cwd(), overrides=_overrides(args))
+        settings = _settings_for(Path.cwd(), args)
         handler: Handler = args.handler
         return handler(args, settings)
     except LocalMindError as exc:
@@ -41,6 +41,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+_warned_workspaces: set[Path] = set()
+
+
+def _settings_for(workspace: Path, args: argparse.Namespace) -> Settings:
+    """The settings for a workspace; the workspace file's settings ignored for want of trust are named once."""
+    settings = load_settings(workspace=workspace, overrides=_overrides(args))
+    if workspace.resolve() not in _warned_workspaces:
+        _warned_workspaces.add(workspace.resolve())
+        ignored = ignored_workspace_settings(workspace)
+        if ignored:
+            log.warning("%s", ignored)
+    return settings
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
@@ -136,7 +150,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from localmind.resilience import Resilience
     from localmind.service import open_remote_backends
 
-    settings = load_settings(workspace=args.paths[0], overrides=_overrides(args))
+    settings = _settings_for(args.paths[0], args)
     _start_metrics(args.metrics_port or (settings.observability.metrics_port if args.watch else None))
     workspace = open_workspace(args.paths, settings.indexing)
     embedder = load_embedder(settings)
@@ -560,6 +574,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_embed(commands)
     _add_index(commands)
     _add_serve(commands)
+    _add_trust(commands)
     doctor = _command(commands, "doctor", cmd_doctor, "check settings, model, store and backends; say how to fix")
     doctor.add_argument("--json", action="store_true")
     doctor.add_argument("--metrics-port", type=_metrics_port, help="also check that this metrics port is free")
@@ -647,6 +662,37 @@ def _add_embed(commands: Subcommands) -> None:
     embed.add_argument("--batch-size", type=int, dest="batch_size")
     embed.add_argument("--device", choices=["auto", "cpu", "cuda", "tensorrt"])
     embed.add_argument("--query", action="store_true", help="embed as queries (adds the model's query prefix)")
+
+
+def _add_trust(commands: Subcommands) -> None:
+    text = "let FOLDER's own localmind.toml set every setting (the LLM endpoint, backends, data folders…)"
+    trust = _command(commands, "trust", cmd_trust, text)
+    trust.add_argument("folder", type=Path, nargs="?", help="the folder to trust (with --list: none)")
+    trust.add_argument("--list", action="store_true", help="print the trusted folders")
+    untrust = _command(commands, "untrust", cmd_untrust, "take FOLDER off the trust list")
+    untrust.add_argument("folder", type=Path)
+
+
+def cmd_trust(args: argparse.Namespace, settings: Settings) -> int:
+    from localmind.workspace_trust import set_trust, trusted_folders
+
+    del settings
+    if args.list or args.folder is None:
+        for folder in trusted_folders(user_config_file()):
+            out.print(str(folder))
+        return 0
+    set_trust(args.folder, user_config_file(), trusted=True)
+    err.print(f"trusted {args.folder.resolve()}: its localmind.toml may now set every setting")
+    return 0
+
+
+def cmd_untrust(args: argparse.Namespace, settings: Settings) -> int:
+    from localmind.workspace_trust import set_trust
+
+    del settings
+    set_trust(args.folder, user_config_file(), trusted=False)
+    err.print(f"{args.folder.resolve()} is not trusted: its localmind.toml may only tune indexing and search")
+    return 0
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Values are resolved in this order, each overriding the one before: defaults, the user's
 ``localmind.toml`` (user config folder), the workspace's ``localmind.toml``, environment variables
-``LOCALMIND_<SECTION>__<KEY>``, then editor settings passed as keyword arguments.
+``LOCALMIND_<SECTION>__<KEY>``, then editor settings passed as keyword arguments. Of the workspace's own
+file only the settings a repository may set are taken unless the user trusts the folder (see
+workspace_trust.py).
 """
 
 from __future__ import annotations
@@ -17,18 +19,20 @@ import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model, model_validator
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
 from localmind.errors import ConfigError
+from localmind.workspace_trust import TrustError, is_trusted, read_workspace_file, split_settings
 
 CONFIG_FILE_NAME = "localmind.toml"
 
-# Settings sources are chosen by a classmethod that receives no arguments of ours, so the TOML
-# files of one load_settings() call travel in a context variable.
-_toml_files: ContextVar[tuple[Path, ...]] = ContextVar("localmind_toml_files", default=())
+# Settings sources are chosen by a classmethod that receives no arguments of ours, so the user's file and
+# the workspace file's admitted values of one load_settings() call travel in a context variable.
+_files: ContextVar[tuple[Path | None, dict[str, Any]]] = ContextVar("localmind_files", default=(None, {}))
 
 
 class _Section(BaseModel):
@@ -322,9 +326,12 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The first source wins; TOML files are listed last-loaded-first so the workspace beats the user.
-        tomls = [TomlConfigSettingsSource(settings_cls, toml_file=p) for p in reversed(_toml_files.get())]
-        return (init_settings, env_settings, *tomls)
+        # The first source wins: the workspace file's admitted values beat the user's file.
+        user_file, workspace_values = _files.get()
+        files: list[PydanticBaseSettingsSource] = [InitSettingsSource(settings_cls, init_kwargs=workspace_values)]
+        if user_file is not None:
+            files.append(TomlConfigSettingsSource(settings_cls, toml_file=user_file))
+        return (init_settings, env_settings, *files)
 
 
 def user_config_file() -> Path:
@@ -333,12 +340,12 @@ def user_config_file() -> Path:
 
 
 @contextmanager
-def _using_toml_files(files: tuple[Path, ...]) -> Iterator[None]:
-    token = _toml_files.set(files)
+def _using_files(user_file: Path | None, workspace_values: dict[str, Any]) -> Iterator[None]:
+    token = _files.set((user_file, workspace_values))
     try:
         yield
     finally:
-        _toml_files.reset(token)
+        _files.reset(token)
 
 
 def load_settings(
@@ -347,9 +354,10 @@ def load_settings(
     user_config: Path | None = None,
 ) -> Settings:
     """Resolve settings for a workspace; raise ConfigError naming each invalid setting."""
-    files = tuple(p for p in (user_config or user_config_file(), _workspace_file(workspace)) if p and p.is_file())
+    user_file = user_config or user_config_file()
     try:
-        with _using_toml_files(files):
+        admitted, _ = workspace_file_settings(workspace, user_file)
+        with _using_files(user_file if user_file.is_file() else None, admitted):
             return Settings(**dict(overrides or {}))
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
@@ -359,6 +367,39 @@ def load_settings(
 
 def _workspace_file(workspace: Path | None) -> Path | None:
     return workspace / CONFIG_FILE_NAME if workspace else None
+
+
+def workspace_file_settings(
+    workspace: Path | None, user_config: Path | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """The values of the workspace's localmind.toml that apply, and the names of those ignored because the
+    folder is not trusted; a ConfigError when the file cannot be read."""
+    path = _workspace_file(workspace)
+    if workspace is None or path is None or not path.is_file():
+        return {}, []
+    user_file = user_config or user_config_file()
+    try:
+        values = read_workspace_file(path)
+        if is_trusted(workspace, user_file):
+            return values, []
+    except TrustError as exc:
+        raise ConfigError(f"invalid configuration: {exc}") from None
+    return split_settings(values)
+
+
+def ignored_workspace_settings(workspace: Path | None, user_config: Path | None = None) -> str | None:
+    """A sentence naming the workspace file's settings that were ignored (the folder is not trusted), and
+    how to trust it; None when nothing was ignored."""
+    try:
+        _, ignored = workspace_file_settings(workspace, user_config)
+    except ConfigError:
+        return None  # load_settings reports an unreadable file.
+    if not ignored or workspace is None:
+        return None
+    return (
+        f"ignored {', '.join(ignored)} in {_workspace_file(workspace)}: a repository's own settings may not set "
+        f"{'this' if len(ignored) == 1 else 'these'} until you trust the folder (localmind trust {workspace})"
+    )
 
 
 def describe_validation_error(exc: ValidationError) -> str:

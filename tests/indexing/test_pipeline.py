@@ -12,7 +12,7 @@ import pytest
 from localmind.config import IndexingSettings
 from localmind.embeddings import OnnxEmbedder
 from localmind.errors import ConfigError
-from localmind.indexing.pipeline import Indexer, IndexReport
+from localmind.indexing.pipeline import CHUNKING_VERSION, Indexer, IndexReport
 from localmind.indexing.workspace import open_workspace
 from localmind.stores.sqlite_store import SqliteStore, StoreError
 
@@ -180,6 +180,19 @@ def test_an_edit_reindexes_only_that_file_and_only_new_chunks_are_embedded(works
     assert 0 < report.chunks_embedded <= 2
     store = SqliteStore(workspace.store_path)
     assert rows(store, "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH 'weights'") == [(1,)]
+
+
+def test_a_store_chunked_by_another_version_is_rechunked_once(workspace_dir: Path, run_index) -> None:
+    first, workspace = run_index(workspace_dir)
+    store = SqliteStore(workspace.store_path)
+    assert store.meta("chunking_version") == CHUNKING_VERSION
+    store.set_meta("chunking_version", "1")
+    store.close()
+    again, _ = run_index(workspace_dir)
+    assert again.files_indexed == first.files_indexed and again.files_unchanged == 0
+    assert again.chunks_embedded == 0  # The same chunk texts: their vectors come from the cache.
+    settled, _ = run_index(workspace_dir)
+    assert settled.files_indexed == 0
 
 
 def test_touching_a_file_without_changing_it_embeds_nothing(workspace_dir: Path, run_index) -> None:

@@ -20,6 +20,7 @@ Everything sent is passed through indexing.redact first: the question, the histo
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from dataclasses import dataclass, replace
@@ -95,7 +96,14 @@ def format_source(source: Source) -> str:
     close the tag (or open another) itself."""
     start, end = source.range.start.line + 1, source.range.end.line + 1
     body = _SOURCE_TAG.sub(lambda m: f"<{m.group(1)}_{m.group(2)}", clean(source.text).strip())
-    return f'<source n="{source.n}" path="{source.path}" lines="{start}-{end}">\n{body}\n</source>'
+    return f'<source n="{source.n}" path="{attribute(source.path)}" lines="{start}-{end}">\n{body}\n</source>'
+
+
+def attribute(value: str) -> str:
+    """A value from the workspace (a file name) as a quoted attribute it cannot leave: quotes, angle
+    brackets, ampersands and line breaks escaped, secrets masked."""
+    escaped = html.escape(clean(value), quote=True)
+    return escaped.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
 
 
 def question_message(question: str, quoted: list[str]) -> Message:

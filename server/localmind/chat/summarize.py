@@ -20,7 +20,7 @@ from pathlib import Path
 
 from localmind.chat.ask import NO_LLM_REASON
 from localmind.chat.llm import GenerationCancelled, LlmUser, Message, StreamStats
-from localmind.chat.prompt import CHARS_PER_TOKEN, SAFETY, clean, estimate_tokens, format_source
+from localmind.chat.prompt import CHARS_PER_TOKEN, SAFETY, attribute, clean, estimate_tokens, format_source
 from localmind.chat.sources import Source
 from localmind.retrieval import Searcher
 from localmind.retrieval.results import Position, Range
@@ -179,7 +179,8 @@ class Summarizer(LlmUser):
 
     def messages(self, file: FileText) -> list[Message]:
         quoted = "\n\n".join(format_source(source) for source in file.sources)
-        user = f"File: {file.path}\n\n{quoted}\n\nWrite the briefing on {file.path}."
+        path = attribute(file.path)  # The name is the workspace's: escaped like a source's path attribute.
+        user = f'File: "{path}"\n\n{quoted}\n\nWrite the briefing on "{path}".'
         return [Message("system", INSTRUCTIONS), Message("user", clean(user))]
 
 

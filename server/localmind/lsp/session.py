@@ -17,7 +17,7 @@ from lsprotocol import types
 from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
-from localmind.config import Settings, load_settings
+from localmind.config import Settings, ignored_workspace_settings, load_settings
 from localmind.errors import ConfigError
 from localmind.lsp.errors import NoWorkspace
 from localmind.lsp.server import LocalMindProtocol, LocalMindServer
@@ -38,6 +38,7 @@ class Session:
         self.init_options: dict[str, Any] = {}
         self.editor_settings: dict[str, Any] = {}
         self.settings_problem: str | None = None
+        self.trust_notices: set[Path] = set()  # Workspaces whose ignored settings the user has been told of.
         self.listeners: list[Callable[[WorkspaceService], None]] = []
 
     # Settings and folders ---------------------------------------------------------------------------
@@ -78,6 +79,7 @@ class Session:
         try:
             settings = load_settings(workspace=workspace, overrides=_settings_only(self.editor_settings))
             self.settings_problem = None
+            self._tell_ignored(workspace)
             return settings
         except ConfigError as exc:
             self.settings_problem = str(exc)
@@ -88,6 +90,18 @@ class Session:
                 )
             )
             return load_settings(workspace=workspace)
+
+    def _tell_ignored(self, workspace: Path | None) -> None:
+        """Name the workspace file's settings ignored for want of trust, once per workspace."""
+        if workspace is None or workspace in self.trust_notices:
+            return
+        self.trust_notices.add(workspace)
+        ignored = ignored_workspace_settings(workspace)
+        if ignored:
+            log.warning("%s", ignored)
+            self.server.window_show_message(
+                types.ShowMessageParams(type=types.MessageType.Warning, message=f"Local Mind: {ignored}.")
+            )
 
     def apply(self) -> bool:
         """Build a new service when the folders or the settings changed; True when it did."""

@@ -27,7 +27,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from localmind.config import CONFIG_FILE_NAME, BackendPolicy, GraphSettings, Settings, user_config_file
+from localmind.config import (
+    CONFIG_FILE_NAME,
+    BackendPolicy,
+    GraphSettings,
+    Settings,
+    ignored_workspace_settings,
+    user_config_file,
+)
 from localmind.errors import ConfigError
 from localmind.observability.redaction import redact_text
 
@@ -119,7 +126,11 @@ def _config_sources(workspace: Path) -> list[str]:
 
 def settings_check(workspace: Path) -> Check:
     sources = _config_sources(workspace)
-    return ok("settings", "valid; from " + (", ".join(sources) if sources else "defaults only"))
+    valid = "valid; from " + (", ".join(sources) if sources else "defaults only")
+    ignored = ignored_workspace_settings(workspace)
+    if ignored:
+        return warn("settings", f"{valid}; {ignored}", f"if you trust this repository: localmind trust {workspace}")
+    return ok("settings", valid)
 
 
 def settings_failure(error: ConfigError, workspace: Path) -> Check:

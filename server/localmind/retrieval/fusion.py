@@ -1,11 +1,11 @@
 """Reciprocal rank fusion over units: score(u) = prior(u) · Σ_signal weight / (k + rank_signal(u)).
 
 A unit is what a hit stands for: the innermost definition for code (all its parts together), the innermost
-section for prose, else the chunk itself. Each signal's ranking of chunks becomes a ranking of units (a unit
-ranks where its best chunk ranks), so two signals that found different parts of one definition agree about
-it instead of splitting their votes. A signal contributes only within its own top `depth` units: a deep,
-weak rank in one signal cannot outvote two signals' top ranks. The hit that stands for a unit is its chunk
-ranked best by any signal.
+section for prose, else the chunk itself (see units.py). Each signal's ranking of chunks becomes a ranking of
+units (a unit ranks where its best chunk ranks), so two signals that found different parts of one definition
+agree about it instead of splitting their votes. A signal contributes only within its own top `depth` units:
+a deep, weak rank in one signal cannot outvote two signals' top ranks. The hit that stands for a unit is its
+chunk ranked best by any signal.
 
 Measured on the code-search sets of docs/BENCHMARKS.md, fusing units rather than chunks raised MRR@10 by
 0.03 on both sets; the graph walk as a third ranked signal lowered it on two of three sets, so it is off by
