@@ -104,7 +104,7 @@ def split_settings(values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 def _split(values: dict[str, Any], path: tuple[str, ...], kept: dict[str, Any], refused: list[str]) -> None:
     for key, value in values.items():
         name = (*path, str(key))
-        if _settable(name):
+        if workspace_may_set(".".join(name)):
             _place(kept, name, value)
         elif isinstance(value, dict) and value:
             _split(value, name, kept, refused)
@@ -112,8 +112,8 @@ def _split(values: dict[str, Any], path: tuple[str, ...], kept: dict[str, Any], 
             refused.append(".".join(name))
 
 
-def _settable(name: tuple[str, ...]) -> bool:
-    dotted = ".".join(name)
+def workspace_may_set(dotted: str) -> bool:
+    """Whether an untrusted workspace's own settings may set this dotted setting name."""
     return any(dotted == allowed or dotted.startswith(allowed + ".") for allowed in WORKSPACE_SETTABLE)
 
 

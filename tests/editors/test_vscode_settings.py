@@ -112,3 +112,13 @@ def test_secrets_are_contributed_with_a_warning(name: str) -> None:
     description = SERVER[name]["markdownDescription"]
     assert "plain text" in description and "LOCALMIND_" in description, description
     assert SERVER[name]["default"] is None
+
+
+def test_an_untrusted_window_may_not_choose_what_a_repository_may_not() -> None:
+    """VS Code's restricted mode covers the settings an untrusted localmind.toml may not set (issue #17)."""
+    manifest = json.loads(PACKAGE_JSON.read_text(encoding="utf-8"))
+    restricted = set(manifest["capabilities"]["untrustedWorkspaces"]["restrictedConfigurations"])
+    for name in ("llm.base_url", "llm.api_key", "indexing.data_dir", "indexing.redact_secrets", "graph.uri"):
+        assert f"localmind.{name}" in restricted
+    assert "localmind.pythonPath" in restricted and "localmind.serverEnv" in restricted
+    assert "localmind.retrieval.rrf_k" not in restricted and "localmind.indexing.exclude" not in restricted

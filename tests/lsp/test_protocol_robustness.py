@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +54,16 @@ def response_to(stream: BinaryIO, wanted: object, limit: int = 200) -> dict[str,
         if "method" not in received and received.get("id") == wanted:
             return received
     raise AssertionError(f"no response to {wanted!r}")
+
+
+def response_within(stream: BinaryIO, wanted: object, seconds: float = 30) -> dict[str, Any]:
+    """The response with this id; an AssertionError, not a hang, when none comes (a deadlocked server)."""
+    found: dict[str, Any] = {}
+    reader = threading.Thread(target=lambda: found.update(response_to(stream, wanted)), daemon=True)
+    reader.start()
+    reader.join(seconds)
+    assert found, f"no answer to request {wanted!r}: the server is stuck"
+    return found
 
 
 @pytest.fixture()
@@ -167,3 +178,28 @@ def test_tcp_refuses_to_start_without_a_token(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 2 and "token" in done.stderr and done.stdout == ""
+
+
+def test_a_hover_on_a_fifo_or_a_file_outside_the_workspace_reads_nothing(
+    raw_server: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    """Failed before (issue #17, finding 3): a hover on an unopened FIFO blocked the event loop for good."""
+    out = raw_server.stdout
+    assert out is not None
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "note.md").write_text("# Note\n\nAbout fifos.\n")
+    fifo = tmp_path / "outside.fifo"
+    os.mkfifo(fifo)
+    inner_fifo = workspace / "inner.fifo"
+    os.mkfifo(inner_fifo)
+    send(raw_server, message(id=1, method="initialize", params={"capabilities": {}, "rootUri": workspace.as_uri()}))
+    response_to(out, 1)
+    send(raw_server, message(method="initialized", params={}))
+    for request, target in enumerate((fifo, inner_fifo, Path("/dev/zero")), start=2):
+        position = {"line": 0, "character": 0}
+        params = {"textDocument": {"uri": target.as_uri()}, "position": position}
+        send(raw_server, message(id=request, method="textDocument/hover", params=params))
+        assert response_within(out, request).get("result") is None
+    send(raw_server, message(id=9, method="workspace/executeCommand", params={"command": "localmind.status"}))
+    assert "result" in response_within(out, 9), "the server still answers"

@@ -23,6 +23,14 @@ from typing import Any
 
 PACKAGE_JSON = Path(__file__).resolve().parent.parent / "package.json"
 CLIENT_BLOCK = "localmind"
+# The extension's own settings that a workspace may not choose in an untrusted window: they run something.
+CLIENT_RESTRICTED = ["localmind.pythonPath", "localmind.serverEnv"]
+UNTRUSTED_DESCRIPTION = (
+    "In an untrusted workspace Local Mind ignores the workspace's choice of Python interpreter and server "
+    "environment, and every server setting that reaches, stores or protects something (the LLM endpoint and "
+    "key, backends, data folders, secret switches, logs, limits): as for a repository's own localmind.toml, "
+    "only indexing and ranking settings apply."
+)
 # Keys JSON Schema and VS Code share, copied from the model's schema as they are.
 COPIED_KEYWORDS = (
     "enum",
@@ -132,6 +140,24 @@ def blocks(schema: dict[str, Any], defaults: dict[str, Any]) -> list[dict[str, A
     return result
 
 
+def untrusted_workspaces(schema: dict[str, Any]) -> dict[str, Any]:
+    """VS Code's restricted mode: the settings a workspace's settings.json may not set in an untrusted window,
+    the same server settings a repository's localmind.toml may not set without trust."""
+    from localmind.workspace_trust import workspace_may_set
+
+    server = [
+        f"localmind.{section}.{dotted}"
+        for section, prop in schema["properties"].items()
+        for dotted, _ in leaves(schema, prop)
+        if not workspace_may_set(f"{section}.{dotted}")
+    ]
+    return {
+        "supported": "limited",
+        "description": UNTRUSTED_DESCRIPTION,
+        "restrictedConfigurations": CLIENT_RESTRICTED + server,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when package.json is out of date")
@@ -141,6 +167,7 @@ def main() -> int:
     configuration = manifest["contributes"]["configuration"]
     client = [block for block in configuration if block.get("id") == CLIENT_BLOCK]
     manifest["contributes"]["configuration"] = client + blocks(schema, defaults)
+    manifest["capabilities"]["untrustedWorkspaces"] = untrusted_workspaces(schema)
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     if options.check:
         if text != PACKAGE_JSON.read_text(encoding="utf-8"):

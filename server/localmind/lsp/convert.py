@@ -3,10 +3,14 @@ code units (the LSP default), so every outgoing range passes through the workspa
 
 from __future__ import annotations
 
+import stat
 import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types
+from pygls.uris import to_fs_path
 from pygls.workspace import Workspace
 
 from localmind.retrieval.results import Location, Range, SearchHit
@@ -19,9 +23,27 @@ def lsp_range(value: Range) -> types.Range:
     )
 
 
+# Past this size a file's positions are sent as the server counts them rather than read to convert them.
+_MOST_BYTES_FOR_POSITIONS = 16_000_000
+
+
+def readable_file(path: str | None, limit: int) -> bool:
+    """A regular file (not a FIFO, device or folder) of at most `limit` bytes."""
+    if path is None:
+        return False
+    try:
+        info = Path(path).stat()
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size <= limit
+
+
 def client_range(workspace: Workspace, uri: str, value: Range) -> types.Range:
     """The range in the client's position encoding, using the file's text when it is open or readable."""
     server_range = lsp_range(value)
+    is_open = unquote(uri) in workspace.text_documents
+    if not is_open and not readable_file(to_fs_path(uri), _MOST_BYTES_FOR_POSITIONS):
+        return server_range
     try:
         lines = workspace.get_text_document(uri).lines
     except (OSError, ValueError):

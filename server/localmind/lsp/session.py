@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -19,6 +20,7 @@ from pygls.workspace import TextDocument
 
 from localmind.config import Settings, ignored_workspace_settings, load_settings
 from localmind.errors import ConfigError
+from localmind.lsp.convert import readable_file
 from localmind.lsp.errors import NoWorkspace
 from localmind.lsp.server import LocalMindProtocol, LocalMindServer
 from localmind.resilience import RateLimiter
@@ -144,7 +146,17 @@ class Session:
         return await asyncio.wrap_future(self.require_service().read(work, budget))
 
     def document(self, uri: str) -> TextDocument:
-        return self.server.workspace.get_text_document(uri)
+        """An open document as the editor holds it; an unopened one from disk only when it is a regular file
+        inside the workspace roots and within indexing.max_file_bytes, else an empty document: a hover on a
+        FIFO, a device or a huge file outside the workspace must not block or bloat the server."""
+        workspace = self.server.workspace
+        if unquote(uri) in workspace.text_documents:
+            return workspace.get_text_document(uri)
+        service = self.service
+        limit = service.settings.indexing.max_file_bytes if service is not None else 0
+        if self.locate(uri) is None or not readable_file(to_fs_path(uri), limit):
+            return TextDocument(uri, source="", position_codec=workspace.position_codec)
+        return workspace.get_text_document(uri)
 
     def locate(self, uri: str) -> tuple[Path, str] | None:
         """The workspace root holding a document and its path relative to that root."""
