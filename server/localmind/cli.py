@@ -459,13 +459,14 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from localmind.lsp.transport import serve_stdio, serve_tcp
 
     _start_metrics(args.metrics_port or settings.observability.metrics_port)
+    max_bytes = settings.limits.max_message_bytes
     if not args.tcp:
-        serve_stdio()
+        serve_stdio(max_bytes)
         return 0
     token = _tcp_token(args.token_file)
     if not 0 < args.port < 65536:
         raise LocalMindError(f"--port must be between 1 and 65535 (got {args.port})")
-    serve_tcp(args.port, token)
+    serve_tcp(args.port, token, max_bytes)
     return 0
 
 

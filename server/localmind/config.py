@@ -284,6 +284,12 @@ class LimitsSettings(_Section):
     chat: ChatLimit = Field(default_factory=ChatLimit)  # type: ignore[valid-type]
     reindex: ReindexLimit = Field(default_factory=ReindexLimit)  # type: ignore[valid-type]
     overall: OverallLimit = Field(default_factory=OverallLimit)  # type: ignore[valid-type]
+    max_message_bytes: int = Field(
+        64_000_000,
+        ge=1_000_000,
+        le=2_000_000_000,
+        description="Largest JSON-RPC message the server reads; a larger Content-Length is skipped and logged.",
+    )
 
 
 class ObservabilitySettings(_Section):
@@ -314,7 +320,7 @@ class Settings(BaseSettings):
     vectors: VectorSettings = Field(default_factory=VectorSettings)  # type: ignore[arg-type]
     llm: LlmSettings = Field(default_factory=LlmSettings)  # type: ignore[arg-type]
     resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
-    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)  # type: ignore[arg-type]
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)  # type: ignore[arg-type]
 
     @classmethod

@@ -203,3 +203,53 @@ def test_a_hover_on_a_fifo_or_a_file_outside_the_workspace_reads_nothing(
         assert response_within(out, request).get("result") is None
     send(raw_server, message(id=9, method="workspace/executeCommand", params={"command": "localmind.status"}))
     assert "result" in response_within(out, 9), "the server still answers"
+
+
+def test_broken_frames_neither_kill_nor_deafen_the_stdio_server(
+    raw_server: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    """Failed before (issue #17, finding 4): the first frame made the process exit, the next two left it deaf."""
+    out = raw_server.stdout
+    assert out is not None
+    send(raw_server, message(id=1, method="initialize", params={"capabilities": {}, "rootUri": tmp_path.as_uri()}))
+    response_within(out, 1)
+    send(raw_server, message(method="initialized", params={}))
+    broken = [
+        b"Content-Length: 99999999999999999999\r\n\r\n{}",
+        b"Content-Length: -5\r\n\r\n{}",
+        b"Content-Length: 5000000000\r\n\r\nxx",
+    ]
+    for request, data in enumerate(broken, start=2):
+        send(raw_server, data)
+        send(raw_server, message(id=request, method="workspace/symbol", params={"query": "anything"}))
+        assert "result" in response_within(out, request)
+    body = json.dumps({"jsonrpc": "2.0", "id": 9, "method": "workspace/symbol", "params": {"query": "x"}}).encode()
+    send(raw_server, b"Content-Length: " + str(len(body)).encode() + b"\n\n" + body)  # Bare line feeds.
+    assert "result" in response_within(out, 9)
+    assert raw_server.poll() is None, "the server is still running"
+
+
+def test_a_tcp_client_trickling_headers_is_closed_within_the_first_message_deadline(
+    fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path
+) -> None:
+    """Failed before (issue #17, finding 5): the deadline was per header line, so one line every few seconds
+    held the connection for as long as the 4 kB header cap allowed (about 45 minutes)."""
+    port = free_port()
+    process = start_tcp(port, server_env(model_cache, tmp_path / "data", tmp_path / "config"))
+    sent = 0
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as connection:
+            connection.settimeout(2)
+            for sent in range(1, 40):  # One header line every 2 s: 80 s in all unless the server hangs up.
+                try:
+                    connection.sendall(f"X-Slow-{sent}: 1\r\n".encode())
+                    if connection.recv(1) == b"":
+                        break
+                except TimeoutError:
+                    continue
+                except OSError:
+                    break
+    finally:
+        process.kill()
+        process.wait()
+    assert sent < 39, "the server kept a connection that never finished its first message"

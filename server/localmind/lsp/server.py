@@ -77,7 +77,7 @@ class LocalMindProtocol(LanguageServerProtocol):
         self.in_flight: dict[Any, asyncio.Task[Any]] = {}
         # Ids the client cancelled, oldest first; a handler that starts later finds its id here.
         self.cancelled_by_client: dict[Any, None] = {}
-        self.limiter = RateLimiter(LimitsSettings())
+        self.limiter = RateLimiter(LimitsSettings())  # type: ignore[call-arg]
         self.rate_limited: Counter[str] = Counter()  # Requests refused, by method class.
         self.connection = f"connection-{id(self):x}"
         # Requests being answered: id → (method, start time), for the latency histogram.

@@ -12,32 +12,55 @@ import hmac
 import json
 import logging
 import re
+import sys
 import threading
 from typing import Any
 
-from pygls.io_ import run_async
+from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 
+from localmind.lsp.framing import FramingGuard
 from localmind.lsp.server import build_server
 
 log = logging.getLogger(__name__)
 _HEADER = re.compile(rb"^Content-Length: (\d+)\r\n$", re.IGNORECASE)
-# The first message of a TCP client may not be larger than this (an initialize request is a few kB).
+# The first message of a TCP client may not be larger than this (an initialize request is a few kB), and must
+# arrive whole within this many seconds.
 _MAX_FIRST_MESSAGE = 1 << 20
+_FIRST_MESSAGE_SECONDS = 10
 
 
-def serve_stdio() -> None:
+def serve_stdio(max_message_bytes: int) -> None:
+    """Serve the client on stdin/stdout, through FramingGuard (pygls's start_io, with our reader)."""
     server = build_server()
-    server.start_io()
+    server.protocol.set_writer(StdoutWriter(sys.stdout.buffer))
+    reader = FramingGuard(StdinAsyncReader(sys.stdin.buffer, server.thread_pool), max_message_bytes)
+    stop = threading.Event()
+    try:
+        asyncio.run(
+            run_async(
+                stop_event=stop,
+                reader=reader,
+                protocol=server.protocol,
+                logger=log,
+                error_handler=server.report_server_error,
+            )
+        )
+    except BrokenPipeError:
+        log.error("the client closed the connection; shutting down")
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.shutdown()  # type: ignore[no-untyped-call]
 
 
-def serve_tcp(port: int, token: str) -> None:
+def serve_tcp(port: int, token: str, max_message_bytes: int) -> None:
     """Serve one client at a time on 127.0.0.1:port, each after a valid token."""
-    asyncio.run(_tcp_main(port, token))
+    asyncio.run(_tcp_main(port, token, max_message_bytes))
 
 
-async def _tcp_main(port: int, token: str) -> None:
+async def _tcp_main(port: int, token: str, max_message_bytes: int) -> None:
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _serve_connection(reader, writer, token)
+        await _serve_connection(reader, writer, token, max_message_bytes)
 
     listener = await asyncio.start_server(connection, "127.0.0.1", port)
     bound = ", ".join(str(sock.getsockname()) for sock in listener.sockets)
@@ -46,8 +69,13 @@ async def _tcp_main(port: int, token: str) -> None:
         await listener.serve_forever()
 
 
-async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, token: str) -> None:
-    first = await _read_message(reader)
+async def _serve_connection(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, token: str, max_message_bytes: int
+) -> None:
+    try:  # One deadline for the whole first message, not one per header line.
+        first = await asyncio.wait_for(_read_message(reader), timeout=_FIRST_MESSAGE_SECONDS)
+    except TimeoutError:
+        first = None
     if first is None or not _token_matches(first[1], token):
         log.warning("closing a TCP connection without a valid token")
         writer.close()
@@ -55,7 +83,8 @@ async def _serve_connection(reader: asyncio.StreamReader, writer: asyncio.Stream
     server = build_server()
     server.protocol.set_writer(writer)  # type: ignore[arg-type]
     stop = threading.Event()
-    await run_async(stop_event=stop, reader=_Replay(first[0], reader), protocol=server.protocol, logger=log)
+    guarded = FramingGuard(_Replay(first[0], reader), max_message_bytes)
+    await run_async(stop_event=stop, reader=guarded, protocol=server.protocol, logger=log)
     server.shutdown()  # type: ignore[no-untyped-call]
     writer.close()
 
