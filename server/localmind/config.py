@@ -60,6 +60,7 @@ class EmbeddingsSettings(_Section):
         return self.cache_dir or Path(platformdirs.user_cache_dir("localmind"))
 
 
+_SECRET_STORE_SUFFIXES = ("json", "yaml", "yml", "toml", "ini", "cfg", "conf", "env", "properties", "xml", "csv")
 DEFAULT_SECRET_FILES = [
     ".env",
     ".env.*",
@@ -78,10 +79,11 @@ DEFAULT_SECRET_FILES = [
     ".npmrc",
     ".pypirc",
     "credentials",
-    "credentials.*",
     "*.credentials",
-    "secrets.*",
     ".htpasswd",
+    # Credential and secret stores by name *and* shape: data and config formats only, so the documentation of
+    # Python's secrets module (secrets.rst.txt) or a module named secrets.py is indexed (and masked inside).
+    *(f"{stem}.{suffix}" for stem in ("credentials", "secrets") for suffix in _SECRET_STORE_SUFFIXES),
 ]
 
 

@@ -171,6 +171,17 @@ def test_secret_file_names(tmp_path: Path) -> None:
     assert set(files) == {*names, "environment.md", "innocent.txt"}
 
 
+def test_secret_stores_are_matched_by_name_and_shape(tmp_path: Path) -> None:
+    """Failed before (issue #17, finding 7): secrets.* skipped the documentation of Python's secrets module."""
+    stores = ["secrets.json", "secrets.yaml", "credentials.toml", "config/secrets.env"]
+    documents = ["library/secrets.rst.txt", "secrets.md", "src/secrets.py", "credentials.md"]
+    for name in stores + documents:
+        write(tmp_path / name)
+    files, skipped = run(tmp_path)
+    assert {name: skipped.get(name) for name in stores} == dict.fromkeys(stores, "secret file name")
+    assert set(files) == set(documents)
+
+
 def test_special_files_are_not_regular(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "a-fifo")
     files, skipped = run(tmp_path)
