@@ -183,3 +183,8 @@ async def test_a_selection_is_the_first_source_at_its_exact_range(
     with pytest.raises(JsonRpcException) as caught:
         await command(client, "localmind.ask", {"question": "q", "scope": {"range": selected}})
     assert caught.value.code == -32602
+    # Failed before (issue #17, finding 6): a range that is not a Range was an internal error, -32603.
+    for bad in ("bad", {"start": 1}, {"start": {"line": "x", "character": 0}, "end": {"line": 0, "character": 0}}):
+        with pytest.raises(JsonRpcException) as caught:
+            await command(client, "localmind.ask", {"question": "q", "scope": {"uri": uri, "range": bad}})
+        assert caught.value.code == -32602, bad

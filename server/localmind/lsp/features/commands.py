@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from cattrs.errors import BaseValidationError
 from lsprotocol import types
 from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcInvalidParams
@@ -200,7 +201,7 @@ class CommandsFeature(Feature):
         try:
             span = _CONVERTER.structure(scope["range"], types.Range)
             lines = self.session.document(uri).lines
-        except (OSError, ValueError, TypeError, KeyError) as exc:
+        except (OSError, ValueError, TypeError, KeyError, BaseValidationError) as exc:
             raise JsonRpcInvalidParams(f"{ASK}: scope.range must be an LSP range in a readable document") from exc
         codec = self.server.workspace.position_codec
         start = codec.position_from_client_units(lines, span.start)
