@@ -37,11 +37,22 @@ def test_an_environment_value_out_of_range_names_the_setting(
 
 
 def test_a_toml_value_out_of_range_names_the_setting(tmp_path: Path) -> None:
-    (tmp_path / "localmind.toml").write_text("[resilience.neo4j]\ntimeout = -1\n\n[observability]\nmetrics_port = 80\n")
+    """In the user's own localmind.toml (a workspace's may not set these without trust: workspace_trust.py)."""
+    user = tmp_path / "config" / "localmind.toml"
+    user.parent.mkdir()
+    user.write_text("[resilience.neo4j]\ntimeout = -1\n\n[observability]\nmetrics_port = 80\n")
     with pytest.raises(ConfigError) as error:
-        load_settings(workspace=tmp_path)
+        load_settings(workspace=tmp_path, user_config=user)
     message = str(error.value)
     assert "setting resilience.neo4j.timeout:" in message and "setting observability.metrics_port:" in message
+
+
+def test_a_workspace_toml_value_out_of_range_names_the_setting(tmp_path: Path) -> None:
+    (tmp_path / "localmind.toml").write_text("[retrieval]\nrrf_k = 0\n\n[indexing]\nchunk_tokens = 5\n")
+    with pytest.raises(ConfigError) as error:
+        load_settings(workspace=tmp_path, user_config=tmp_path / "none.toml")
+    message = str(error.value)
+    assert "setting retrieval.rrf_k:" in message and "setting indexing.chunk_tokens:" in message
 
 
 def test_observability_defaults_and_valid_values(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
