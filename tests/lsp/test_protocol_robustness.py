@@ -253,3 +253,21 @@ def test_a_tcp_client_trickling_headers_is_closed_within_the_first_message_deadl
         process.kill()
         process.wait()
     assert sent < 39, "the server kept a connection that never finished its first message"
+
+
+def test_requests_before_initialize_are_refused_as_not_initialized(
+    raw_server: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    """Failed before (issue #17, finding 6): requests before initialize were served."""
+    out = raw_server.stdout
+    assert out is not None
+    send(raw_server, message(id=1, method="workspace/symbol", params={"query": "anything"}))
+    command = {"command": "localmind.status"}
+    send(raw_server, message(id=2, method="workspace/executeCommand", params=command))
+    assert response_within(out, 1)["error"]["code"] == -32002
+    assert response_within(out, 2)["error"]["code"] == -32002
+    send(raw_server, message(id=3, method="initialize", params={"capabilities": {}, "rootUri": tmp_path.as_uri()}))
+    assert "capabilities" in response_within(out, 3)["result"]
+    send(raw_server, message(method="initialized", params={}))
+    send(raw_server, message(id=4, method="workspace/symbol", params={"query": "anything"}))
+    assert "result" in response_within(out, 4)

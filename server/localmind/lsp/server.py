@@ -51,6 +51,10 @@ _COMMAND_CLASSES = {
 _EMPTY_WHEN_LIMITED = {types.TEXT_DOCUMENT_HOVER}
 
 
+# JSON-RPC's ServerNotInitialized, which the LSP specification reserves for requests before initialize.
+_NOT_INITIALIZED = -32002
+
+
 def method_class(method: str, params: Any) -> str | None:
     """The rate-limit class of a request, by method and, for executeCommand, by command."""
     if method == types.WORKSPACE_EXECUTE_COMMAND:
@@ -82,10 +86,18 @@ class LocalMindProtocol(LanguageServerProtocol):
         self.connection = f"connection-{id(self):x}"
         # Requests being answered: id → (method, start time), for the latency histogram.
         self._started: dict[Any, tuple[str, float]] = {}
+        self.initialize_received = False  # Until then every other request gets ServerNotInitialized.
 
     def _handle_request(self, msg_id: Any, method_name: str, params: Any) -> None:
         """Every request: counted against its rate limit (refused over it), timed, and tagged with its id
-        in the logs (context variables set here are copied into the handler's task)."""
+        in the logs (context variables set here are copied into the handler's task). Before `initialize`,
+        every other request is answered with ServerNotInitialized (-32002), as the LSP requires."""
+        if method_name == types.INITIALIZE:
+            self.initialize_received = True
+        elif not self.initialize_received:
+            error = JsonRpcException("the server is not initialized: send initialize first", code=_NOT_INITIALIZED)
+            self._send_response(msg_id, error=error.to_response_error())
+            return
         limited = method_class(method_name, params)
         if limited is not None:
             verdict = self.limiter.check(self.connection, limited)
