@@ -306,3 +306,33 @@ def test_a_reader_opens_the_store_while_a_writer_holds_it(workspace_dir: Path, r
         assert reader.query("SELECT COUNT(*) FROM files") == [(len(INDEXED),)]
         reader.close()
     writer.close()
+
+
+def test_a_full_disk_is_a_clear_error_and_the_next_run_recovers(
+    workspace_dir: Path, run_index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Failed before (issue #17, finding 8): a raw sqlite3 traceback, and the run left marked as running.
+    SQLite's max_page_count makes the store full for real: writes fail with SQLITE_FULL."""
+    _, workspace = run_index(workspace_dir)  # The store exists; now make room for little more.
+    store = SqliteStore(workspace.store_path)
+    [(pages,)] = rows(store, "PRAGMA page_count")
+    store.close()
+
+    class FullStore(SqliteStore):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            self._db.execute(f"PRAGMA max_page_count = {int(pages) + 2}")  # type: ignore[call-overload]
+
+    monkeypatch.setattr("localmind.indexing.pipeline.SqliteStore", FullStore)
+    for index in range(40):
+        (workspace_dir / "notes" / f"extra-{index}.md").write_text(f"# Extra {index}\n\n" + "More words. " * 400)
+    expected = r"has no space left.*free space and run again: nothing indexed so far is lost"
+    with pytest.raises(StoreError, match=expected):
+        run_index(workspace_dir)
+    monkeypatch.undo()
+    report, _ = run_index(workspace_dir)
+    assert report.files_indexed >= 40
+    store = SqliteStore(workspace.store_path)
+    statuses = [status for (status,) in rows(store, "SELECT status FROM runs ORDER BY id")]
+    assert "running" not in statuses and statuses[-1] == "done"
+    assert rows(store, "SELECT COUNT(*) FROM files WHERE rel_path LIKE 'notes/extra-%'") == [(40,)]

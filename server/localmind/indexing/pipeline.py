@@ -9,6 +9,7 @@ killed at any point leaves whole files only, and the next run converges to the s
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -33,7 +34,7 @@ from localmind.indexing.workspace import Workspace
 from localmind.stores.ports import FileSink, IndexStore
 from localmind.stores.records import FileRecord, FileState, FileUpdate
 from localmind.stores.replication import DrainReport, Replicator
-from localmind.stores.sqlite_store import SqliteStore
+from localmind.stores.sqlite_store import SqliteStore, StoreError
 
 log = logging.getLogger(__name__)
 _FILES_PER_BATCH = 32
@@ -143,9 +144,16 @@ class Indexer:
         except IndexCancelled:
             status = "cancelled"
             raise
+        except sqlite3.OperationalError as exc:
+            if "full" not in str(exc):
+                raise
+            raise StoreError(
+                f"the store at {self.workspace.store_path} has no space left ({exc}); free space and run again: "
+                "nothing indexed so far is lost"
+            ) from None
         finally:
             report.seconds = time.perf_counter() - started
-            store.finish_run(run_id, status, report.files_indexed, report.files_deleted, report.chunks_embedded)
+            _finish(store, run_id, status, report)
         return report
 
     def _index_root(self, store: IndexStore, root: Path, report: IndexReport, started: float, rechunk: bool) -> None:
@@ -264,6 +272,14 @@ class Indexer:
             fresh = dict(zip(missing, embedded, strict=True))
             report.chunks_embedded += len(missing)
         return {**vectors, **fresh}, fresh
+
+
+def _finish(store: IndexStore, run_id: int, status: str, report: IndexReport) -> None:
+    """Record how the run ended; when even that cannot be written (a full disk), the next run records it."""
+    try:
+        store.finish_run(run_id, status, report.files_indexed, report.files_deleted, report.chunks_embedded)
+    except sqlite3.Error as exc:
+        log.warning("could not record the end of the indexing run (%s); the next run will", exc)
 
 
 def embedding_text(

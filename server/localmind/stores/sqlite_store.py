@@ -104,7 +104,8 @@ class SqliteStore:
         try:
             yield self._db
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # SQLite may have rolled back already (a full disk does that).
+                self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 
@@ -175,7 +176,10 @@ class SqliteStore:
             db.executemany("INSERT OR REPLACE INTO skipped VALUES (?, ?, ?)", ((root, p, r) for p, r in skips))
 
     def start_run(self) -> int:
+        """A new run; one still marked running is from a process that ended without saying (killed, or out of
+        disk space), and is recorded as failed. The caller holds the writer lock, so none is really running."""
         with self.transaction() as db:
+            db.execute("UPDATE runs SET status = 'failed', finished_at = ? WHERE status = 'running'", (_now(),))
             cursor = db.execute("INSERT INTO runs (started_at, status) VALUES (?, 'running')", (_now(),))
             return int(cursor.lastrowid or 0)
 
