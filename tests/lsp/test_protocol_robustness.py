@@ -271,3 +271,22 @@ def test_requests_before_initialize_are_refused_as_not_initialized(
     send(raw_server, message(method="initialized", params={}))
     send(raw_server, message(id=4, method="workspace/symbol", params={"query": "anything"}))
     assert "result" in response_within(out, 4)
+
+
+def test_every_message_with_an_id_and_every_non_object_gets_an_answer(
+    raw_server: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    """Failed before (issue #17, finding 6): non-object JSON and notifications sent with an id got nothing."""
+    out = raw_server.stdout
+    assert out is not None
+    send(raw_server, message(id=1, method="initialize", params={"capabilities": {}, "rootUri": tmp_path.as_uri()}))
+    response_within(out, 1)
+    send(raw_server, message(method="initialized", params={}))
+    send(raw_server, message(id=2, method="initialized", params={}))  # A notification sent with an id.
+    assert response_within(out, 2)["error"]["code"] == -32600
+    for body in (b"[1, 2]", b"42", b'"text"', b"null", b'{"id": 3, "method": "workspace/symbol"}'):
+        send(raw_server, frame(body))
+        wanted = 3 if b'"id": 3' in body else None
+        assert response_within(out, wanted)["error"]["code"] == -32600, body
+    send(raw_server, message(id=4, method="workspace/symbol", params={"query": "anything"}))
+    assert "result" in response_within(out, 4)

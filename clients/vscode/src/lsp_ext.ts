@@ -21,6 +21,8 @@ export const RATE_LIMIT_PREFIX = "rate limited, retry after";
 /** JSON-RPC error codes the server answers with (see "Errors" in docs/protocol.md). */
 export const ErrorCodes = {
   parseError: -32700,
+  invalidRequest: -32600,
+  serverNotInitialized: -32002,
   methodNotFound: -32601,
   invalidParams: -32602,
   internalError: -32603,

@@ -53,6 +53,9 @@ _EMPTY_WHEN_LIMITED = {types.TEXT_DOCUMENT_HOVER}
 
 # JSON-RPC's ServerNotInitialized, which the LSP specification reserves for requests before initialize.
 _NOT_INITIALIZED = -32002
+_INVALID_REQUEST = -32600
+# What structure_message gives for a message it has already answered with an error.
+_ANSWERED = object()
 
 
 def method_class(method: str, params: Any) -> str | None:
@@ -68,11 +71,29 @@ class LocalMindProtocol(LanguageServerProtocol):
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
-            return super().structure_message(data)
+            message = super().structure_message(data)
         except JsonRpcException as exc:
             if isinstance(data, dict) and "method" in data and isinstance(data.get("id"), int | str):
                 self._send_response(data["id"], error=exc.to_response_error())
             raise
+        if isinstance(data, dict) and data.get("id") is not None and "method" in data and not hasattr(message, "id"):
+            # A notification sent with an id: the client waits for an answer, so it gets one.
+            self._send_invalid_request(data["id"], f"{data['method']} is a notification and takes no id")
+            return _ANSWERED
+        return message
+
+    def handle_message(self, message: Any) -> None:
+        """Every JSON value that is not a JSON-RPC 2.0 message object gets an InvalidRequest error."""
+        if message is _ANSWERED:
+            return
+        if not hasattr(message, "jsonrpc"):
+            sent_id = message.get("id") if isinstance(message, dict) else None
+            self._send_invalid_request(sent_id if isinstance(sent_id, int | str) else None, "not a JSON-RPC 2.0 object")
+            return
+        super().handle_message(message)
+
+    def _send_invalid_request(self, msg_id: int | str | None, why: str) -> None:
+        self._send_data(_ErrorResponse(msg_id, JsonRpcException(f"invalid request: {why}", code=_INVALID_REQUEST)))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -157,16 +178,17 @@ class LocalMindServer(LanguageServer):
         """Out-of-band errors: invalid JSON gets a ParseError response with a null id (JSON-RPC 2.0);
         the others are logged, not shown, since each request already carries its own error."""
         if isinstance(error, json.JSONDecodeError):
-            self.protocol._send_data(_ParseErrorResponse(JsonRpcParseError(f"invalid JSON: {error}")))
+            self.protocol._send_data(_ErrorResponse(None, JsonRpcParseError(f"invalid JSON: {error}")))
             return
         log.warning("server error (%s): %s", getattr(source, "__name__", source), error)
 
 
-class _ParseErrorResponse(dict[str, Any]):
-    """A response to a message with no readable id, written as plain JSON."""
+class _ErrorResponse(dict[str, Any]):
+    """An error response written as plain JSON: to a message with no readable id (null), or to one that is no
+    request pygls would answer."""
 
-    def __init__(self, error: JsonRpcException) -> None:
-        super().__init__(jsonrpc="2.0", id=None, error={"code": error.code, "message": error.message})
+    def __init__(self, msg_id: int | str | None, error: JsonRpcException) -> None:
+        super().__init__(jsonrpc="2.0", id=msg_id, error={"code": error.code, "message": error.message})
 
 
 def build_server() -> LocalMindServer:
