@@ -233,9 +233,13 @@ test("a backend that is down shows as degraded in the status bar, with since whe
   await config.update("graph.backend", "neo4j", target);
   try {
     await vscode.commands.executeCommand("localmind.reindexWorkspace");
-    const search = (): Thenable<unknown> => vscode.commands.executeCommand("localmind.search", { query: "configuration" });
+    // Related files walk the graph's links (search no longer weighs the graph walk by default).
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    check(folder !== undefined, "no workspace folder");
+    const file = vscode.Uri.joinPath(folder, "src", "config_loader.py").toString();
+    const related = (): Thenable<unknown> => vscode.commands.executeCommand("localmind.related", { uri: file });
     const text = await waitFor("a degraded status bar", async () => {
-      await Promise.resolve(search()).catch(() => undefined);
+      await Promise.resolve(related()).catch(() => undefined);
       await api.server.refreshStatus();
       return /degraded: .*graph/.test(api.statusBarText()) ? api.statusBarText() : undefined;
     }, 90_000);
