@@ -290,3 +290,26 @@ def test_every_message_with_an_id_and_every_non_object_gets_an_answer(
         assert response_within(out, wanted)["error"]["code"] == -32600, body
     send(raw_server, message(id=4, method="workspace/symbol", params={"query": "anything"}))
     assert "result" in response_within(out, 4)
+
+
+def test_broken_frames_neither_kill_nor_deafen_a_tcp_connection(
+    fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path
+) -> None:
+    """The TCP twin of the stdio test above: after the token, the same reader guards the connection."""
+    port = free_port()
+    process = start_tcp(port, server_env(model_cache, tmp_path / "data", tmp_path / "config"))
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            params = {"capabilities": {}, "rootUri": tmp_path.as_uri(), "initializationOptions": {"token": TOKEN}}
+            connection.sendall(message(id=1, method="initialize", params=params))
+            stream = connection.makefile("rb")
+            assert "capabilities" in response_within(stream, 1)["result"]
+            connection.sendall(message(method="initialized", params={}))
+            broken = [b"Content-Length: 99999999999999999999\r\n\r\n{}", b"Content-Length: -5\r\n\r\n{}"]
+            for request, data in enumerate(broken, start=2):
+                connection.sendall(data)
+                connection.sendall(message(id=request, method="workspace/symbol", params={"query": "anything"}))
+                assert "result" in response_within(stream, request)
+    finally:
+        process.kill()
+        process.wait()
