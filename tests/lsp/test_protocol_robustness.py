@@ -87,6 +87,16 @@ def send(process: subprocess.Popen[bytes], data: bytes) -> None:
     process.stdin.flush()
 
 
+def initialized(process: subprocess.Popen[bytes], root: Path) -> BinaryIO:
+    """The server's output stream, once initialize was answered and initialized sent."""
+    out = process.stdout
+    assert out is not None
+    send(process, message(id=1, method="initialize", params={"capabilities": {}, "rootUri": root.as_uri()}))
+    assert "capabilities" in response_within(out, 1)["result"]
+    send(process, message(method="initialized", params={}))
+    return out
+
+
 def test_malformed_messages_get_errors_and_the_server_keeps_serving(
     raw_server: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
@@ -184,8 +194,6 @@ def test_a_hover_on_a_fifo_or_a_file_outside_the_workspace_reads_nothing(
     raw_server: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
     """Failed before (issue #17, finding 3): a hover on an unopened FIFO blocked the event loop for good."""
-    out = raw_server.stdout
-    assert out is not None
     workspace = tmp_path / "ws"
     workspace.mkdir()
     (workspace / "note.md").write_text("# Note\n\nAbout fifos.\n")
@@ -193,9 +201,7 @@ def test_a_hover_on_a_fifo_or_a_file_outside_the_workspace_reads_nothing(
     os.mkfifo(fifo)
     inner_fifo = workspace / "inner.fifo"
     os.mkfifo(inner_fifo)
-    send(raw_server, message(id=1, method="initialize", params={"capabilities": {}, "rootUri": workspace.as_uri()}))
-    response_to(out, 1)
-    send(raw_server, message(method="initialized", params={}))
+    out = initialized(raw_server, workspace)
     for request, target in enumerate((fifo, inner_fifo, Path("/dev/zero")), start=2):
         position = {"line": 0, "character": 0}
         params = {"textDocument": {"uri": target.as_uri()}, "position": position}
@@ -209,11 +215,7 @@ def test_broken_frames_neither_kill_nor_deafen_the_stdio_server(
     raw_server: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
     """Failed before (issue #17, finding 4): the first frame made the process exit, the next two left it deaf."""
-    out = raw_server.stdout
-    assert out is not None
-    send(raw_server, message(id=1, method="initialize", params={"capabilities": {}, "rootUri": tmp_path.as_uri()}))
-    response_within(out, 1)
-    send(raw_server, message(method="initialized", params={}))
+    out = initialized(raw_server, tmp_path)
     broken = [
         b"Content-Length: 99999999999999999999\r\n\r\n{}",
         b"Content-Length: -5\r\n\r\n{}",
@@ -277,11 +279,7 @@ def test_every_message_with_an_id_and_every_non_object_gets_an_answer(
     raw_server: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
     """Failed before (issue #17, finding 6): non-object JSON and notifications sent with an id got nothing."""
-    out = raw_server.stdout
-    assert out is not None
-    send(raw_server, message(id=1, method="initialize", params={"capabilities": {}, "rootUri": tmp_path.as_uri()}))
-    response_within(out, 1)
-    send(raw_server, message(method="initialized", params={}))
+    out = initialized(raw_server, tmp_path)
     send(raw_server, message(id=2, method="initialized", params={}))  # A notification sent with an id.
     assert response_within(out, 2)["error"]["code"] == -32600
     for body in (b"[1, 2]", b"42", b'"text"', b"null", b'{"id": 3, "method": "workspace/symbol"}'):
