@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from localmind.indexing.documents import Block, BlockKind
+from localmind.indexing.documents import Block
 
 
 def _blank(text: str) -> bool:
@@ -53,24 +53,3 @@ def whole_lines(text: str, start: int, end: int) -> tuple[int, int]:
     """A span widened to whole lines where only blanks (or a closing ";" or ",") stand beside it."""
     start = _line_start(text, start, 0)
     return start, max(_line_end(text, end), start)
-
-
-def cover_with_gaps(text: str, spans: Iterable[Block], gap_kind: BlockKind = "code") -> list[Block]:
-    """Blocks for the given spans, widened to whole lines, plus gap blocks between them, covering the text.
-
-    Overlapping spans are dropped (the earlier one wins). The gap before the first span is a "preamble".
-    """
-    pieces: list[Block] = []
-    cursor = 0
-    for span in sorted(spans, key=lambda block: (block.start, -block.end)):
-        if span.start < cursor:
-            continue
-        start = _line_start(text, span.start, cursor)
-        end = max(_line_end(text, span.end), start)
-        if start > cursor:
-            pieces.append(Block(cursor, start, "preamble" if not pieces else gap_kind))
-        pieces.append(replace(span, start=start, end=end))
-        cursor = end
-    if cursor < len(text):
-        pieces.append(Block(cursor, len(text), "preamble" if not pieces else gap_kind))
-    return absorb_blank_blocks(text, pieces)

@@ -48,7 +48,7 @@ def signature_line(text: str, symbol: SymbolDef) -> str:
 def definition_blocks(text: str, found: Sequence[FoundDefinition]) -> list[Block]:
     """Blocks covering the whole text, each piece owned by the innermost definition holding it."""
     roots = _tree(text, found)
-    return absorb_blank_blocks(text, _cover(text, 0, len(text), None, roots), _wordless)
+    return absorb_blank_blocks(text, _cover(0, len(text), None, roots), _wordless)
 
 
 def _wordless(text: str) -> bool:
@@ -57,7 +57,8 @@ def _wordless(text: str) -> bool:
 
 
 def _tree(text: str, found: Sequence[FoundDefinition]) -> list[_Node]:
-    """Definitions nested by extent (widened to whole lines); one overlapping a sibling is dropped."""
+    """Definitions nested by extent (widened to whole lines); one that ends past its container is dropped.
+    (Found in document order, a definition starts past its earlier siblings' ends: they are off the stack.)"""
     ordered = sorted(found, key=lambda d: (d.block_start, -d.symbol.end))
     roots: list[_Node] = []
     stack: list[_Node] = []
@@ -65,16 +66,16 @@ def _tree(text: str, found: Sequence[FoundDefinition]) -> list[_Node]:
         start, end = whole_lines(text, definition.block_start, definition.symbol.end)
         while stack and start >= stack[-1].end:
             stack.pop()
-        siblings = stack[-1].children if stack else roots
-        if (stack and end > stack[-1].end) or (siblings and start < siblings[-1].end):
+        if stack and end > stack[-1].end:
             continue
+        siblings = stack[-1].children if stack else roots
         node = _Node(definition, start, end)
         siblings.append(node)
         stack.append(node)
     return roots
 
 
-def _cover(text: str, start: int, end: int, owner: _Node | None, children: list[_Node]) -> list[Block]:
+def _cover(start: int, end: int, owner: _Node | None, children: list[_Node]) -> list[Block]:
     """The blocks of [start, end): the children's own blocks, and the owner's blocks in the gaps between them."""
     blocks: list[Block] = []
     cursor = start
@@ -82,7 +83,7 @@ def _cover(text: str, start: int, end: int, owner: _Node | None, children: list[
         if child.start > cursor:
             blocks.append(_gap(cursor, child.start, owner, first=not blocks and owner is None))
         if child.children:
-            blocks.extend(_cover(text, child.start, child.end, child, child.children))
+            blocks.extend(_cover(child.start, child.end, child, child.children))
         else:
             blocks.append(_definition(child.start, child.end, child))
         cursor = child.end
