@@ -14,7 +14,8 @@ from localmind.embeddings import OnnxEmbedder
 from localmind.errors import ConfigError
 from localmind.indexing.pipeline import CHUNKING_VERSION, Indexer, IndexReport
 from localmind.indexing.workspace import open_workspace
-from localmind.stores.sqlite_store import SqliteStore, StoreError
+from localmind.stores.ports import StoreError
+from localmind.stores.sqlite_store import SqliteStore
 
 INDEXED = {
     "README.md",

@@ -24,7 +24,7 @@ from localmind.stores.neo4j_migrations import (
     migrate_database,
     schema_version,
 )
-from localmind.stores.sqlite_store import StoreError
+from localmind.stores.ports import StoreError
 from tests.servers.neo4j_server import free_port
 from tests.stores.conftest import Neo4jEndpoint
 from tests.stores.test_graph_contract import notes

@@ -31,10 +31,10 @@ from localmind.indexing.parsers import is_pdf, parse_file, parse_pdf
 from localmind.indexing.redact import redact
 from localmind.indexing.scanner import ScannedFile, Skipped, scan
 from localmind.indexing.workspace import Workspace
-from localmind.stores.ports import FileSink, IndexStore
+from localmind.stores.ports import FileSink, IndexStore, StoreError
 from localmind.stores.records import FileRecord, FileState, FileUpdate
 from localmind.stores.replication import DrainReport, Replicator
-from localmind.stores.sqlite_store import SqliteStore, StoreError
+from localmind.stores.sqlite_store import SqliteStore
 
 log = logging.getLogger(__name__)
 _FILES_PER_BATCH = 32

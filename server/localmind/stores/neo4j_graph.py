@@ -40,8 +40,8 @@ from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jEr
 
 from localmind.config import GraphSettings
 from localmind.stores.neo4j_migrations import check_schema, migrate, schema_version
+from localmind.stores.ports import StoreError
 from localmind.stores.records import FileUpdate
-from localmind.stores.sqlite_store import StoreError
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from typing import Final
 from neo4j import Driver, RoutingControl
 
 from localmind.config import GraphSettings
-from localmind.stores.sqlite_store import StoreError
+from localmind.stores.ports import StoreError
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
-"""The ports the indexer writes through. Adapters live one per file beside this one.
+"""The ports the indexer writes through and the error every store raises. Adapters live one per file beside this one.
 
-- `FileSink` takes whole-file updates: the graph (SQLite now, Neo4j later) and the vectors (the embedded
-  index now, Milvus later) each implement it, and each applies an update idempotently.
+- `FileSink` takes whole-file updates: the graph (SQLite or Neo4j) and the vectors (the embedded index or
+  Milvus) each implement it, and each applies an update idempotently.
 - `Manifest` is the workspace's local record of what was indexed (always SQLite): file states, the
-  embedding cache, skips and runs. It is also where the outbox for remote backends will live.
+  embedding cache, skips, runs and the outbox that feeds the server backends.
+- `StoreError` is what any adapter raises when it cannot be opened, read or written.
 
 The embedded SqliteStore implements both, and writes a file's update in a single transaction.
 """
@@ -15,7 +16,12 @@ from typing import Protocol
 
 import numpy as np
 
+from localmind.errors import LocalMindError
 from localmind.stores.records import FileState, FileUpdate
+
+
+class StoreError(LocalMindError):
+    """A store cannot be opened, read or written; the message says what to do."""
 
 
 class FileSink(Protocol):

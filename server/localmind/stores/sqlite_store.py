@@ -15,17 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from localmind.errors import LocalMindError
+from localmind.stores.ports import StoreError
 from localmind.stores.readback import load_file_update
 from localmind.stores.records import FileState, FileUpdate
 from localmind.stores.sqlite_schema import FILE_OWNED_TABLES, SCHEMA, SCHEMA_VERSION, UPGRADES
 
 log = logging.getLogger(__name__)
 _BUSY_TIMEOUT_MS = 30_000
-
-
-class StoreError(LocalMindError):
-    """The store cannot be opened or written; the message says what to do."""
 
 
 class SqliteStore:
