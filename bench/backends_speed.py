@@ -24,11 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchlib import SCIFACT_DIR, machine, percentiles, read_jsonl, save_results, scifact_corpus
 from localmind.config import Settings, load_settings
-from localmind.embeddings import load_embedder
-from localmind.indexing.pipeline import Indexer
-from localmind.indexing.workspace import open_workspace
-from localmind.retrieval import Searcher, parse_query
-from localmind.service import open_remote_backends
+from localmind.retrieval import parse_query
+from localmind.wiring import Components
 from tests.servers.milvus_server import MilvusServerProcess
 from tests.servers.neo4j_server import Neo4jServer
 
@@ -41,24 +38,19 @@ def write_corpus(root: Path, docs: int) -> None:
 
 def run(settings: Settings, root: Path, claims: list[str]) -> dict[str, Any]:
     """Index root from scratch and time the searches, with the backends the settings select."""
-    workspace = open_workspace([root], settings.indexing)
-    embedder = load_embedder(settings)
-    remote = open_remote_backends(settings, workspace, embedder)
-    try:
+    with Components.for_roots([root], settings) as components:
         began = time.perf_counter()
-        indexer = Indexer(workspace, settings.indexing, embedder, None, remote.sinks)
+        indexer = components.indexer()
         report = indexer.run()
         seconds = time.perf_counter() - began
-        searcher = Searcher(workspace.store_path, embedder, settings.retrieval, remote.graph, remote.vectors)
-        searcher.search(parse_query(query="warm up"))
+        readers = components.open_readers()
+        readers.searcher.search(parse_query(query="warm up"))
         samples = []
         for claim in claims:
             start = time.perf_counter()
-            searcher.search(parse_query(query=claim))
+            readers.searcher.search(parse_query(query=claim))
             samples.append(time.perf_counter() - start)
-        searcher.close()
-    finally:
-        remote.close()
+        readers.close()
     failed = indexer.last_drain.failed if indexer.last_drain else {}
     return {
         "chunks": report.chunks_written,

@@ -27,13 +27,10 @@ from benchlib import BENCH_DIR, machine, percentiles, read_jsonl, save_results
 ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(ROOT))  # For tests.servers.llm_server.
 
-from localmind.chat.ask import AskRequest, Chat  # noqa: E402
-from localmind.chat.conversations import Conversations  # noqa: E402
-from localmind.config import IndexingSettings, LlmSettings, RetrievalSettings, load_settings  # noqa: E402
-from localmind.embeddings import load_embedder  # noqa: E402
-from localmind.indexing.pipeline import Indexer  # noqa: E402
-from localmind.indexing.workspace import open_workspace  # noqa: E402
+from localmind.chat.ask import AskRequest  # noqa: E402
+from localmind.config import IndexingSettings, LlmSettings, load_settings  # noqa: E402
 from localmind.retrieval import Searcher, parse_query  # noqa: E402
+from localmind.wiring import Components  # noqa: E402
 from tests.servers.llm_server import start_llm_server  # noqa: E402
 
 QUESTIONS = {
@@ -83,18 +80,16 @@ def main() -> None:
         root = Path(temp) / args.workspace.name
         shutil.copytree(args.workspace, root)
         settings = load_settings()
-        indexing = IndexingSettings(data_dir=Path(temp) / "data")
-        embedder = load_embedder(settings)
-        workspace = open_workspace([root], indexing)
-        report = Indexer(workspace, indexing, embedder).run()
-        searcher = Searcher(workspace.store_path, embedder, RetrievalSettings())
-        searcher.search(parse_query(query="warm up"))  # The first search loads the vectors.
-        with start_llm_server() as server:
-            llm = LlmSettings.model_validate(
-                {"base_url": server.base_url, "max_tokens": args.max_tokens, "temperature": 0.0}
-            )
-            results = run(searcher, llm, questions, args.repeats)
-        searcher.close()
+        settings.indexing = IndexingSettings(data_dir=Path(temp) / "data")
+        with Components.for_roots([root], settings) as components:
+            report = components.indexer().run()
+            readers = components.open_readers()
+            readers.searcher.search(parse_query(query="warm up"))  # The first search loads the vectors.
+            with start_llm_server() as server:
+                llm = {"base_url": server.base_url, "max_tokens": args.max_tokens, "temperature": 0.0}
+                settings.llm = LlmSettings.model_validate(llm)
+                results = run(components, readers.searcher, questions, args.repeats)
+            readers.close()
     results["setup"] = {
         "workspace": str(args.workspace.relative_to(ROOT))
         if args.workspace.is_relative_to(ROOT)
@@ -112,8 +107,8 @@ def main() -> None:
     print(f"saved {path}", file=sys.stderr)
 
 
-def run(searcher: Searcher, llm: LlmSettings, questions: list[str], repeats: int) -> dict[str, Any]:
-    chat = Chat(llm, Conversations())
+def run(components: Components, searcher: Searcher, questions: list[str], repeats: int) -> dict[str, Any]:
+    chat = components.chat()
     answers: list[dict[str, Any]] = []
     steps: dict[str, list[float]] = {"retrieval": [], "prompt": [], "overhead": [], "first_token": [], "generation": []}
     totals: list[float] = []
@@ -145,7 +140,8 @@ def run(searcher: Searcher, llm: LlmSettings, questions: list[str], repeats: int
     # Retrieval + prompt alone, many times: the overhead's distribution.
     alone: dict[str, list[float]] = {"retrieval": [], "prompt": [], "overhead": []}
     extractive: list[float] = []
-    offline = Chat(LlmSettings.model_validate({}), Conversations())
+    offline_settings = components.settings.model_copy(update={"llm": LlmSettings.model_validate({})})
+    offline = Components(offline_settings, components.workspace).chat()
     for _ in range(repeats):
         for question in questions:
             prepared = chat.prepare(searcher, AskRequest(question))

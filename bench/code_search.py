@@ -50,9 +50,8 @@ from tree_sitter_language_pack import get_parser
 
 from baselines import STOPWORDS, Bm25Ranker, DenseRanker, rrf
 from benchlib import BENCH_DIR, machine, read_jsonl, save_results
-from localmind.config import RetrievalSettings
 from localmind.embeddings import OnnxEmbedder, load_embedder
-from localmind.retrieval import Searcher, parse_query
+from localmind.retrieval import parse_query
 from retrieval_quality import index_folder
 
 QUESTIONS_DIR = BENCH_DIR / "codesearch"
@@ -293,7 +292,7 @@ def baseline_systems(found: list[Definition], embedder: OnnxEmbedder) -> dict[st
 
 
 def localmind_systems(corpus: Corpus, data: Path, embedder: OnnxEmbedder) -> dict[str, Callable[[str], list[Hit]]]:
-    searcher = Searcher(index_folder(corpus.workspace, data, embedder).store_path, embedder, RetrievalSettings())
+    searcher = index_folder(corpus.workspace, data, embedder).open_readers().searcher
 
     def system(fields: dict[str, Any]) -> Callable[[str], list[Hit]]:
         def search(text: str) -> list[Hit]:

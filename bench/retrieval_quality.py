@@ -26,11 +26,10 @@ from typing import Any
 
 from baselines import Bm25Ranker, DenseRanker, english_words, rrf
 from benchlib import SCIFACT_DIR, document_text, machine, read_jsonl, save_results
-from localmind.config import IndexingSettings, RetrievalSettings
+from localmind.config import IndexingSettings, Settings
 from localmind.embeddings import OnnxEmbedder, load_embedder
-from localmind.indexing.pipeline import Indexer
-from localmind.indexing.workspace import Workspace, open_workspace
 from localmind.retrieval import Searcher, SearchHit, parse_query
+from localmind.wiring import Components
 from scifact_dense import Qrels, load_data, ndcg_at_k, recall_at_k, self_check
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,17 +48,17 @@ BASELINE_RRF = "baseline: whole-document RRF (MiniLM dense + bm25s BM25)"
 BASELINE_DEPTH = 100
 
 
-def index_folder(root: Path, data: Path, embedder: OnnxEmbedder) -> Workspace:
-    settings = IndexingSettings(data_dir=data)
-    workspace = open_workspace([root], settings)
+def index_folder(root: Path, data: Path, embedder: OnnxEmbedder) -> Components:
+    """Index root with the default settings (the store under data); the components to search it with."""
+    components = Components.for_roots([root], Settings(indexing=IndexingSettings(data_dir=data)), embedder)
     began = time.perf_counter()
-    report = Indexer(workspace, settings, embedder).run()
+    report = components.indexer(embedder=embedder).run()
     print(
         f"indexed {root.name}: {report.files_indexed} files, {report.chunks_written} chunks "
         f"in {time.perf_counter() - began:.0f} s",
         file=sys.stderr,
     )
-    return workspace
+    return components
 
 
 def write_beir_workspace(corpus: list[dict[str, str]], root: Path) -> None:
@@ -77,7 +76,7 @@ def scifact(limit: int | None, embedder: OnnxEmbedder, scratch: Path) -> dict[st
     root = scratch / "scifact"
     root.mkdir()
     write_beir_workspace(corpus, root)
-    searcher = Searcher(index_folder(root, scratch / "data", embedder).store_path, embedder, RetrievalSettings())
+    searcher = index_folder(root, scratch / "data", embedder).open_readers().searcher
     scores = {}
     for name, signals in CONFIGURATIONS.items():
         rankings, began = {}, time.perf_counter()
@@ -125,8 +124,7 @@ def whole_document_baselines(
 
 
 def code_search(embedder: OnnxEmbedder, scratch: Path) -> dict[str, Any]:
-    workspace = index_folder(CODEREPO, scratch / "code-data", embedder)
-    searcher = Searcher(workspace.store_path, embedder, RetrievalSettings())
+    searcher = index_folder(CODEREPO, scratch / "code-data", embedder).open_readers().searcher
     questions = list(read_jsonl(QUESTIONS))
     results: dict[str, Any] = {}
     for name, signals in CONFIGURATIONS.items():

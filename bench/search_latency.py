@@ -23,12 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from benchlib import SCIFACT_DIR, document_text, machine, percentiles, read_jsonl, save_results, scifact_corpus
-from localmind.config import RetrievalSettings
+from localmind.config import Settings
 from localmind.embeddings import load_embedder
 from localmind.indexing import ids
-from localmind.retrieval import Searcher, parse_query
+from localmind.indexing.workspace import Workspace
+from localmind.retrieval import parse_query
 from localmind.stores.records import ChunkRecord, FileRecord, FileUpdate, SymbolRecord
 from localmind.stores.sqlite_store import SqliteStore
+from localmind.wiring import Components
 
 CHUNKS_PER_FILE = 20
 FOLDERS = 10
@@ -106,11 +108,11 @@ def child(size: int, queries: int) -> None:
     embedder = load_embedder(None)
     words, claims = text_source(rng)
     with tempfile.TemporaryDirectory() as scratch:
-        path = Path(scratch) / "index.sqlite3"
+        workspace = Workspace((Path(scratch),), "bench", Path(scratch))
         began = time.perf_counter()
-        build_store(path, size, embedder.model_id, embedder.dimensions, rng, words)
+        build_store(workspace.store_path, size, embedder.model_id, embedder.dimensions, rng, words)
         built = time.perf_counter() - began
-        searcher = Searcher(path, embedder, RetrievalSettings())
+        searcher = Components(Settings(), workspace, embedder).open_readers().searcher
         texts = (claims * (queries // len(claims) + 1))[:queries]
         searcher.search(parse_query(query="warm up the vector matrix"))
         results = {"chunks": size, "build_s": built}

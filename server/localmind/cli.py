@@ -144,28 +144,17 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from localmind.embeddings import load_embedder
-    from localmind.indexing.pipeline import Indexer
-    from localmind.indexing.workspace import open_workspace
-    from localmind.resilience import Resilience
-    from localmind.service import open_remote_backends
+    from localmind.wiring import Components
 
     settings = _settings_for(args.paths[0], args)
     _start_metrics(args.metrics_port or (settings.observability.metrics_port if args.watch else None))
-    workspace = open_workspace(args.paths, settings.indexing)
-    embedder = load_embedder(settings)
-    resilience = Resilience(settings.resilience)
-    remote = open_remote_backends(settings, workspace, embedder, resilience)
-    try:
+    with Components.for_roots(args.paths, settings) as components:
         with _progress_reporter() as report_progress:
-            indexer = Indexer(workspace, settings.indexing, embedder, report_progress, remote.sinks)
+            indexer = components.indexer(report_progress)
             _print_report(indexer.run(), args.json)
             _warn_about_backends(indexer)
         if args.watch:
             _watch(indexer, args.json)
-    finally:
-        remote.close()
-        resilience.close()
     return 0
 
 
@@ -250,33 +239,31 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     flags["root"] = root
     if args.query is None and not args.queries:
         raise LocalMindError("give a query, or --queries FILE")
-    with _open_searcher(args.workspace, settings) as searcher:
+    with _open_readers(args.workspace, settings) as (_, readers):
         if args.queries:
-            _search_batch(searcher, args.queries, flags)
+            _search_batch(readers.searcher, args.queries, flags)
         else:
-            _print_hits(searcher.search(parse_query(query=args.query, **flags)), args.json)
+            _print_hits(readers.searcher.search(parse_query(query=args.query, **flags)), args.json)
     return 0
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from localmind.embeddings import load_embedder
-    from localmind.service import open_remote_backends
-    from localmind.stores.sqlite_store import SqliteStore
     from localmind.stores.verify import Inventoried, verify
+    from localmind.wiring import Components
 
-    workspace = _find_indexed(args.path, settings)
-    remote = open_remote_backends(settings, workspace, load_embedder(settings))
-    backends: dict[str, Inventoried] = {}
-    if remote.graph is not None:
-        backends["neo4j"] = remote.graph
-    if remote.vectors is not None:
-        backends["milvus"] = remote.vectors
-    store = SqliteStore(workspace.store_path, journal_backends=tuple(backends))
-    try:
-        drifts = verify(store, backends, args.repair)
-    finally:
-        store.close()
-        remote.close()
+    with Components.for_indexed(args.path or Path.cwd(), settings) as components:
+        remote = components.unguarded_remote()
+        backends: dict[str, Inventoried] = {}
+        if remote.graph is not None:
+            backends["neo4j"] = remote.graph
+        if remote.vectors is not None:
+            backends["milvus"] = remote.vectors
+        store = components.open_store(journal_backends=tuple(backends))
+        try:
+            drifts = verify(store, backends, args.repair)
+        finally:
+            store.close()
+            remote.close()
     report = {name: drift.to_json() for name, drift in drifts.items()}
     if args.json:
         _print_json(report)
@@ -303,30 +290,13 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _find_indexed(folder: Path | None, settings: Settings) -> Workspace:
-    from localmind.indexing.workspace import find_workspace
-
-    workspace = find_workspace(folder or Path.cwd(), settings.indexing)
-    if workspace is None or not workspace.store_path.exists():
-        raise LocalMindError(f"{folder or Path.cwd()} is not in an indexed workspace; run `localmind index`")
-    return workspace
-
-
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """The answer streams to stdout as the LLM writes it (extractive without one), then its sources."""
-    from localmind.chat.ask import AskRequest, Chat
-    from localmind.chat.conversations import Conversations
-    from localmind.resilience import Resilience
+    from localmind.chat.ask import AskRequest
 
-    resilience = Resilience(settings.resilience)
-    guard = resilience.guard("llm")
-    try:
-        with _open_searcher(args.workspace, settings) as searcher:
-            chat = Chat(settings.llm, Conversations(), guard, guard.policy.retries)
-            request = AskRequest(args.question, path=args.path)
-            answer = chat.ask(searcher, request, _ignore if args.json else _write_now)
-    finally:
-        resilience.close()
+    with _open_readers(args.workspace, settings) as (components, readers):
+        request = AskRequest(args.question, path=args.path)
+        answer = components.chat().ask(readers.searcher, request, _ignore if args.json else _write_now)
     if args.json:
         _print_json(answer.to_json())
         return 0
@@ -340,26 +310,19 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_summarize(args: argparse.Namespace, settings: Settings) -> int:
     """A briefing on one indexed file: summary, key topics and three questions."""
-    from localmind.chat.summarize import Summarizer, read_file
-    from localmind.resilience import Resilience
+    from localmind.chat.summarize import read_file
 
     path = args.path.resolve()
-    workspace = _find_indexed(path if path.is_dir() else path.parent, settings)
-    root = next((r for r in workspace.roots if path.is_relative_to(r)), None)
-    if root is None or path.is_dir():
-        raise LocalMindError(f"{args.path} is not a file of the indexed workspace")
-    rel_path = path.relative_to(root).as_posix()
-    resilience = Resilience(settings.resilience)
-    guard = resilience.guard("llm")
-    try:
-        summarizer = Summarizer(settings.llm, guard, guard.policy.retries)
-        with _open_searcher(root, settings) as searcher:
-            file = read_file(searcher, str(root), rel_path, summarizer.budget_chars())
+    with _open_readers(path if path.is_dir() else path.parent, settings) as (components, readers):
+        root = next((r for r in components.workspace.roots if path.is_relative_to(r)), None)
+        if root is None or path.is_dir():
+            raise LocalMindError(f"{args.path} is not a file of the indexed workspace")
+        rel_path = path.relative_to(root).as_posix()
+        summarizer = components.summarizer()
+        file = read_file(readers.searcher, str(root), rel_path, summarizer.budget_chars())
         if file is None:
             raise LocalMindError(f"{rel_path} is not indexed (yet); run `localmind index`")
         summary = summarizer.summarize(file)
-    finally:
-        resilience.close()
     if args.json:
         _print_json(summary.to_json())
         return 0
@@ -381,24 +344,16 @@ def _ignore(piece: str) -> None:
 
 
 @contextmanager
-def _open_searcher(folder: Path | None, settings: Settings) -> Iterator[Searcher]:
-    """A searcher over the indexed workspace holding folder, with the server backends it selects."""
-    from localmind.embeddings import load_embedder
-    from localmind.resilience import Resilience
-    from localmind.retrieval import Searcher
-    from localmind.service import open_remote_backends
+def _open_readers(folder: Path | None, settings: Settings) -> Iterator[tuple[Components, Readers]]:
+    """The components of the indexed workspace holding folder, and read handles over its store."""
+    from localmind.wiring import Components
 
-    workspace = _find_indexed(folder, settings)
-    embedder = load_embedder(settings)
-    resilience = Resilience(settings.resilience)
-    remote = open_remote_backends(settings, workspace, embedder, resilience)
-    searcher = Searcher(workspace.store_path, embedder, settings.retrieval, remote.graph, remote.vectors)
-    try:
-        yield searcher
-    finally:
-        searcher.close()
-        remote.close()
-        resilience.close()
+    with Components.for_indexed(folder or Path.cwd(), settings) as components:
+        readers = components.open_readers()
+        try:
+            yield components, readers
+        finally:
+            readers.close()
 
 
 def _search_batch(searcher: Searcher, path: Path, flags: dict[str, Any]) -> None:
@@ -432,18 +387,14 @@ def _print_hits(hits: list[SearchHit], as_json: bool) -> None:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from localmind.indexing.workspace import find_workspace
-    from localmind.stores.sqlite_store import SqliteStore
+    from localmind.wiring import Components
 
-    target = args.path or Path.cwd()
-    workspace = find_workspace(target, settings.indexing)
-    if workspace is None or not workspace.store_path.exists():
-        raise LocalMindError(f"{target} is not in an indexed workspace; run `localmind index {target}`")
-    store = SqliteStore(workspace.store_path)
-    try:
-        stats = {"roots": [str(r) for r in workspace.roots], **store.stats()}
-    finally:
-        store.close()
+    with Components.for_indexed(args.path or Path.cwd(), settings) as components:
+        store = components.open_store()
+        try:
+            stats = {"roots": [str(r) for r in components.workspace.roots], **store.stats()}
+        finally:
+            store.close()
     if args.json:
         _print_json(stats)
         return 0
@@ -585,10 +536,10 @@ def _parser() -> argparse.ArgumentParser:
 if TYPE_CHECKING:
     from localmind.indexing.pipeline import Indexer, IndexReport
     from localmind.indexing.pipeline import Progress as IndexProgress
-    from localmind.indexing.workspace import Workspace
     from localmind.observability.doctor import Check
     from localmind.observability.metrics import Closeable
     from localmind.retrieval import Searcher, SearchHit
+    from localmind.wiring import Components, Readers
 
     Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
 

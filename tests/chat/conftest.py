@@ -23,6 +23,7 @@ from localmind.embeddings import OnnxEmbedder
 from localmind.indexing.pipeline import Indexer
 from localmind.indexing.workspace import open_workspace
 from localmind.retrieval import Searcher
+from localmind.stores.sqlite_store import SqliteStore
 from tests.servers.llm_server import LlmServer, start_llm_server
 
 FIXTURE_WORKSPACE = Path(__file__).parents[1] / "fixtures" / "workspace"
@@ -155,6 +156,7 @@ def searcher(chat_root: Path, fp32: OnnxEmbedder, tmp_path_factory: pytest.TempP
     indexing = IndexingSettings(data_dir=tmp_path_factory.mktemp("chat-data"))
     workspace = open_workspace([chat_root], indexing)
     Indexer(workspace, indexing, fp32).run()
-    searcher = Searcher(workspace.store_path, fp32, RetrievalSettings())
+    searcher = Searcher(SqliteStore(workspace.store_path), fp32, RetrievalSettings())
     yield searcher
     searcher.close()
+    searcher.store.close()

@@ -17,7 +17,7 @@ from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
 from localmind.embeddings import OnnxEmbedder
-from localmind.indexing.redact import redact
+from localmind.secret_masking import redact
 from tests.chat.conftest import FIXTURE_WORKSPACE, RecordingProxy
 from tests.lsp.helpers import server_env, start_client, wait_for_index
 from tests.servers.llm_server import LlmServer

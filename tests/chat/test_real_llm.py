@@ -20,9 +20,9 @@ from localmind.chat.llm import Cancellation, GenerationCancelled
 from localmind.chat.sources import Source
 from localmind.chat.summarize import Summarizer, read_file
 from localmind.config import LlmPolicy, LlmSettings
-from localmind.indexing.redact import redact
 from localmind.resilience import BackendGuard
 from localmind.retrieval import Searcher
+from localmind.secret_masking import redact
 from tests.chat.conftest import RecordingProxy, SilentEndpoint
 from tests.servers.llm_server import LlmServer, start_llm_server
 

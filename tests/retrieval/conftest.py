@@ -13,6 +13,7 @@ from localmind.embeddings import OnnxEmbedder
 from localmind.indexing.pipeline import Indexer
 from localmind.indexing.workspace import open_workspace
 from localmind.retrieval import Searcher
+from localmind.stores.sqlite_store import SqliteStore
 
 FIXTURE_WORKSPACE = Path(__file__).parents[1] / "fixtures" / "workspace"
 
@@ -34,6 +35,7 @@ def searcher(fixture_root: Path, fp32: OnnxEmbedder, indexing_settings: Indexing
     settings = indexing_settings
     workspace = open_workspace([fixture_root], settings)
     Indexer(workspace, settings, fp32).run()
-    searcher = Searcher(workspace.store_path, fp32, RetrievalSettings())
+    searcher = Searcher(SqliteStore(workspace.store_path), fp32, RetrievalSettings())
     yield searcher
     searcher.close()
+    searcher.store.close()

@@ -11,6 +11,7 @@ from localmind.embeddings import OnnxEmbedder
 from localmind.indexing.pipeline import Indexer
 from localmind.indexing.workspace import open_workspace
 from localmind.retrieval import Searcher, parse_query
+from localmind.stores.sqlite_store import SqliteStore
 
 LEDGER = '''"""Invoices and their payments."""
 
@@ -55,9 +56,10 @@ def searcher(tmp_path_factory: pytest.TempPathFactory, fp32: OnnxEmbedder) -> It
     settings = IndexingSettings(data_dir=tmp_path_factory.mktemp("code-hits-data"))
     workspace = open_workspace([root], settings)
     Indexer(workspace, settings, fp32).run()
-    searcher = Searcher(workspace.store_path, fp32, RetrievalSettings())
+    searcher = Searcher(SqliteStore(workspace.store_path), fp32, RetrievalSettings())
     yield searcher
     searcher.close()
+    searcher.store.close()
 
 
 def line_of(text: str) -> int:

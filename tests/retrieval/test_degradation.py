@@ -80,9 +80,10 @@ def parts(store_path: Path, fp32: OnnxEmbedder) -> Iterator[dict[str, Any]]:
     guarded = {role: Guarded(switches[role], guards[role], plain=("model_id", "dimensions")) for role in switches}
     # The graph walk weighted as a ranked signal, so that every query calls the graph backend.
     settings = RetrievalSettings(weight_graph=0.5)
-    searcher = Searcher(store_path, guarded["embedder"], settings, guarded["graph"], guarded["vectors"])
+    searcher = Searcher(SqliteStore(store_path), guarded["embedder"], settings, guarded["graph"], guarded["vectors"])
     yield {"searcher": searcher, "switches": switches, "guards": guards}
     searcher.close()
+    searcher.store.close()
 
 
 @pytest.mark.parametrize(("down", "missing_signal"), [("graph", "graph"), ("vectors", "dense"), ("embedder", "dense")])

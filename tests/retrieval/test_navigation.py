@@ -13,6 +13,7 @@ from localmind.indexing.pipeline import Indexer
 from localmind.indexing.workspace import open_workspace
 from localmind.retrieval.navigation import DocumentSymbol, LinkRef, Navigator, link_at, links_in, word_at
 from localmind.retrieval.results import Location, Position, Range
+from localmind.stores.sqlite_store import SqliteStore
 
 # Files added to this module's copy of the fixture workspace (never to tests/fixtures itself).
 EXTRA_FILES = {
@@ -67,9 +68,9 @@ def root(fixture_root: Path) -> Path:
 def navigator(root: Path, fp32: OnnxEmbedder, indexing_settings: IndexingSettings) -> Iterator[Navigator]:
     workspace = open_workspace([root], indexing_settings)
     Indexer(workspace, indexing_settings, fp32).run()
-    navigator = Navigator(workspace.store_path)
+    navigator = Navigator(SqliteStore(workspace.store_path))
     yield navigator
-    navigator.close()
+    navigator.store.close()
 
 
 def spans(locations: list[Location]) -> list[tuple[str, int, int, int]]:

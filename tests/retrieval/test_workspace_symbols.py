@@ -15,6 +15,7 @@ from localmind.indexing.workspace import Workspace
 from localmind.retrieval import Searcher
 from localmind.retrieval.results import Location
 from localmind.retrieval.symbols import name_parts, name_score, workspace_symbols
+from localmind.stores.sqlite_store import SqliteStore
 
 RunIndex = Callable[..., tuple[IndexReport, Workspace]]  # The run_index fixture of tests/conftest.py.
 
@@ -124,7 +125,7 @@ def test_name_scores_rank_same_text_case_parts_prefix_then_later_part() -> None:
 
 def test_a_new_symbol_is_found_after_a_reindex(workspace_dir: Path, run_index: RunIndex, fp32: OnnxEmbedder) -> None:
     _, workspace = run_index(workspace_dir)
-    searcher = Searcher(workspace.store_path, fp32, RetrievalSettings())
+    searcher = Searcher(SqliteStore(workspace.store_path), fp32, RetrievalSettings())
     try:
         assert "freshly_added" not in names(searcher, "freshly")
         (workspace_dir / "src" / "fresh.py").write_text("def freshly_added() -> None:\n    pass\n")
@@ -133,3 +134,4 @@ def test_a_new_symbol_is_found_after_a_reindex(workspace_dir: Path, run_index: R
         assert first.name == "freshly_added" and first.score >= 2  # Found by its name, not only by search.
     finally:
         searcher.close()
+        searcher.store.close()

@@ -14,7 +14,8 @@ from neo4j import Driver, GraphDatabase
 import localmind.stores.neo4j_graph as neo4j_graph
 from localmind.config import GraphSettings
 from localmind.errors import ConfigError
-from localmind.stores.neo4j_graph import BackendError, Neo4jGraph
+from localmind.stores.neo4j_driver import BackendError
+from localmind.stores.neo4j_graph import Neo4jGraph
 from localmind.stores.neo4j_migrations import (
     CURRENT_VERSION,
     MIGRATIONS,

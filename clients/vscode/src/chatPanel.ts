@@ -9,7 +9,7 @@ import { answerNote, escapeHtml, renderAnswer, renderSources, sourceFor } from "
 import { askSources } from "./config";
 import { errorMessage, errorParts } from "./format";
 import { columnBeside, showRange } from "./locations";
-import { type AskArgs, type AskDelta, type AskResult, type AskScope, type AskSource, Commands, ErrorCodes, MAX_QUESTION_CHARS } from "./lsp_ext";
+import { type AskArgs, type AskScope, type AskSource, Commands, ErrorCodes, MAX_QUESTION_CHARS } from "./lsp_ext";
 import type { LocalMindServer } from "./server";
 
 type TurnStatus = "streaming" | "done" | "cancelled" | "error";
@@ -169,7 +169,7 @@ export class ChatPanel implements vscode.Disposable {
     const source = new vscode.CancellationTokenSource();
     this.cancel = source;
     try {
-      const result = await this.server.commandWithPartials<AskResult, AskDelta>(
+      const result = await this.server.commandWithPartials(
         Commands.ask,
         (token): AskArgs => {
           const args: AskArgs = { question: question.slice(0, MAX_QUESTION_CHARS), partialResultToken: token };

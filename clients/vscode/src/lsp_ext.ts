@@ -1,6 +1,7 @@
 // Local Mind's custom protocol, as docs/protocol.md writes it down: command names and the JSON shapes of
-// their arguments and results. Change this file and docs/protocol.md together. It imports nothing from
-// vscode, so the pure modules and their unit tests can use it.
+// their arguments and results, paired per command in CommandTypes. The server's twin is
+// server/localmind/lsp/protocol.py; change the three together (tests on both sides compare them). It
+// imports nothing from vscode, so the pure modules and their unit tests can use it.
 
 /** The custom commands, sent with workspace/executeCommand. */
 export const Commands = {
@@ -240,6 +241,29 @@ export interface SummarizeResult {
   model?: string;
   fallbackReason?: string;
 }
+
+/**
+ * Each command's argument, final result and (for commands that stream) partial result, paired: a command
+ * name picks its types, so a call cannot send one command's argument or read another's result.
+ */
+export interface CommandTypes {
+  "localmind.search": { args: SearchArgs; result: SearchHit[]; partial: SearchHit[] };
+  "localmind.related": { args: RelatedArgs; result: SearchHit[]; partial: never };
+  "localmind.reindex": { args: undefined; result: ReindexResult; partial: never };
+  "localmind.status": { args: undefined; result: StatusResult; partial: never };
+  "localmind.ask": { args: AskArgs; result: AskResult; partial: AskDelta };
+  "localmind.summarize": { args: SummarizeArgs; result: SummarizeResult; partial: never };
+}
+
+export type CommandName = (typeof Commands)[keyof typeof Commands];
+export type CommandArgs<C extends CommandName> = CommandTypes[C]["args"];
+export type CommandResult<C extends CommandName> = CommandTypes[C]["result"];
+export type CommandPartial<C extends CommandName> = CommandTypes[C]["partial"];
+// Every command has its types, and every typed command is a command.
+export type CommandTypesAreComplete = [
+  AssertNone<Exclude<CommandName, keyof CommandTypes>>,
+  AssertNone<Exclude<keyof CommandTypes, CommandName>>,
+];
 
 /** The longest question localmind.ask accepts. */
 export const MAX_QUESTION_CHARS = 4000;

@@ -26,7 +26,15 @@ import {
 import { RestartBackoff } from "./backoff";
 import { serverEnvironment, settingsForServer } from "./config";
 import type { ServerView } from "./format";
-import { Commands, INDEX_PROGRESS_PREFIX, type StatusResult } from "./lsp_ext";
+import {
+  type CommandArgs,
+  type CommandName,
+  type CommandPartial,
+  type CommandResult,
+  Commands,
+  INDEX_PROGRESS_PREFIX,
+  type StatusResult,
+} from "./lsp_ext";
 import { probe, reportMissingServer, resolveInterpreter } from "./python";
 import { redactSecrets } from "./settings";
 
@@ -262,28 +270,33 @@ export class LocalMindServer implements vscode.Disposable {
     return this.client;
   }
 
-  /** Runs one of the server's custom commands (workspace/executeCommand). */
-  async command<T>(command: string, args: unknown[] = [], token?: vscode.CancellationToken): Promise<T> {
+  /** Runs one of the server's custom commands (workspace/executeCommand); the name picks its types. */
+  async command<C extends CommandName>(
+    command: C,
+    args?: CommandArgs<C>,
+    token?: vscode.CancellationToken,
+  ): Promise<CommandResult<C>> {
     const client = this.requireClient();
-    return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: args }, token)) as T;
+    const params = { command, arguments: args === undefined ? [] : [args] };
+    return (await client.sendRequest(ExecuteCommandRequest.type, params, token)) as CommandResult<C>;
   }
 
   /**
    * Runs a command whose partial results arrive as $/progress under a fresh token; onPartial receives each
    * batch. Returns the final result.
    */
-  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- P names what the partial results are.
-  async commandWithPartials<T, P>(
-    command: string,
-    makeArgs: (token: string) => unknown,
-    onPartial: (value: P) => void,
+  async commandWithPartials<C extends "localmind.search" | "localmind.ask">(
+    command: C,
+    makeArgs: (token: string) => CommandArgs<C>,
+    onPartial: (value: CommandPartial<C>) => void,
     token?: vscode.CancellationToken,
-  ): Promise<T> {
+  ): Promise<CommandResult<C>> {
     const client = this.requireClient();
     const partialToken = `${command}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
-    const listener = client.onProgress(new ProgressType<P>(), partialToken, onPartial);
+    const listener = client.onProgress(new ProgressType<CommandPartial<C>>(), partialToken, onPartial);
     try {
-      return (await client.sendRequest(ExecuteCommandRequest.type, { command, arguments: [makeArgs(partialToken)] }, token)) as T;
+      const params = { command, arguments: [makeArgs(partialToken)] };
+      return (await client.sendRequest(ExecuteCommandRequest.type, params, token)) as CommandResult<C>;
     } finally {
       listener.dispose();
     }
@@ -342,7 +355,7 @@ export class LocalMindServer implements vscode.Disposable {
     }
     let status: StatusResult | undefined;
     try {
-      status = await this.command<StatusResult>(Commands.status);
+      status = await this.command(Commands.status);
       this.update({ status });
     } catch (error) {
       this.output.warn(`localmind.status failed: ${String(error)}`);

@@ -16,7 +16,6 @@ The CLI calls `Chat.ask`, which does both on the calling thread.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -34,9 +33,9 @@ from localmind.chat.llm import GenerationCancelled, Guard, LlmUser, StreamStats
 from localmind.chat.prompt import CHARS_PER_TOKEN, Budget, Prompt, build_prompt
 from localmind.chat.sources import Source, number_sources
 from localmind.config import LlmSettings
-from localmind.indexing.redact import redact
 from localmind.retrieval import Searcher, parse_query
 from localmind.retrieval.results import Range
+from localmind.secret_masking import redact
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -318,7 +317,5 @@ def _retrieval_text(question: str, turns: list[Turn]) -> str:
 
 
 def chunk_texts(searcher: Searcher, chunk_ids: list[str]) -> dict[str, str]:
-    rows = searcher.store.query(
-        "SELECT id, text FROM chunks WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(chunk_ids),)
-    )
-    return {str(chunk): str(text) for chunk, text in rows}
+    """The stored text of each of these chunks."""
+    return searcher.reads.chunk_texts(chunk_ids)

@@ -15,7 +15,7 @@ Sources come most relevant first; a passage whose text repeats an earlier one (w
 aside) is dropped; the first passage that does not fit is cut to the room left when that is at least
 MIN_SOURCE_TOKENS, and the rest are left out.
 
-Everything sent is passed through indexing.redact first: the question, the history and the sources.
+Everything sent is passed through secret_masking.redact first: the question, the history and the sources.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from localmind.chat.conversations import Turn
 from localmind.chat.llm import Message
 from localmind.chat.sources import Source
-from localmind.indexing.redact import redact
+from localmind.secret_masking import redact
 
 CHARS_PER_TOKEN = 3.0
 MESSAGE_OVERHEAD_TOKENS = 8

@@ -10,7 +10,6 @@ from them; `fallbackReason` then says why.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -101,36 +100,30 @@ class Summary:
 def read_file(searcher: Searcher, root: str, rel_path: str, budget_chars: int) -> FileText | None:
     """The file's passages in order while within budget_chars (the first always), or None when the
     file is not indexed. Runs on the reader thread."""
-    rows = searcher.store.query(
-        "SELECT c.text, c.start_line, c.start_char, c.end_line, c.end_char, c.heading_path, c.symbol, "
-        "f.kind, f.language, f.title FROM chunks c JOIN files f ON f.id = c.file_id "
-        "WHERE f.root = ? AND f.rel_path = ? ORDER BY c.ordinal",
-        (root, rel_path),
-    )
-    if not rows:
+    passages = searcher.reads.file_passages(root, rel_path)
+    if not passages:
         return None
     uri = (Path(root) / rel_path).as_uri()
     sources: list[Source] = []
     headings: list[str] = []
     symbols: list[str] = []
     used = 0
-    for text, start_line, start_char, end_line, end_char, heading_path, symbol, *_ in rows:
-        text = str(text)
-        for heading in json.loads(str(heading_path)):
+    for passage in passages:
+        text = passage.text
+        for heading in passage.heading_path:
             if heading not in headings:
-                headings.append(str(heading))
-        if symbol and str(symbol) not in symbols:
-            symbols.append(str(symbol))
+                headings.append(heading)
+        if passage.symbol and passage.symbol not in symbols:
+            symbols.append(passage.symbol)
         if sources and used + len(text) > budget_chars:
             continue
         used += len(text)
-        start, end = Position(_int(start_line), _int(start_char)), Position(_int(end_line), _int(end_char))
-        span = Range(start, end)
+        start_line, start_char, end_line, end_char = passage.span
+        span = Range(Position(start_line, start_char), Position(end_line, end_char))
         sources.append(Source(len(sources) + 1, rel_path, uri, span, _first_line(text), text))
-    kind, language, title = rows[0][7], rows[0][8], rows[0][9]
-    return FileText(
-        root, rel_path, uri, str(kind), str(language), str(title) if title else None, sources, headings, symbols
-    )
+    first = passages[0]
+    title = first.file_title or None
+    return FileText(root, rel_path, uri, first.file_kind, first.file_language, title, sources, headings, symbols)
 
 
 class Summarizer(LlmUser):
@@ -345,10 +338,6 @@ def _unique(items: list[str]) -> list[str]:
             seen.add(key)
             kept.append(item)
     return kept
-
-
-def _int(value: object) -> int:
-    return int(value) if isinstance(value, int | str) else 0
 
 
 def _first_line(text: str) -> str:

@@ -28,9 +28,9 @@ from localmind.indexing.decode import BinaryFile, decode
 from localmind.indexing.documents import ParsedDocument
 from localmind.indexing.extract import FileGraph, extract
 from localmind.indexing.parsers import is_pdf, parse_file, parse_pdf
-from localmind.indexing.redact import redact
 from localmind.indexing.scanner import ScannedFile, Skipped, scan
 from localmind.indexing.workspace import Workspace
+from localmind.secret_masking import redact
 from localmind.stores.ports import FileSink, IndexStore, StoreError
 from localmind.stores.records import FileRecord, FileState, FileUpdate
 from localmind.stores.replication import DrainReport, Replicator

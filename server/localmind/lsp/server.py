@@ -22,6 +22,14 @@ from pygls.protocol import LanguageServerProtocol
 
 from localmind import __version__
 from localmind.config import LimitsSettings
+from localmind.lsp.protocol import (
+    EMPTY_WHEN_LIMITED,
+    INVALID_REQUEST_CODE,
+    NOT_INITIALIZED_CODE,
+    RATE_LIMIT_PREFIX,
+    RATE_LIMITED_CODE,
+    method_class,
+)
 from localmind.observability import metrics
 from localmind.observability.context import request_scope
 from localmind.resilience import RateLimiter
@@ -29,40 +37,8 @@ from localmind.resilience import RateLimiter
 log = logging.getLogger(__name__)
 # Cancellations of requests that already finished are forgotten after this many newer ones.
 _REMEMBERED_CANCELS = 256
-# The JSON-RPC error code of a request refused by a rate limit: LSP's RequestFailed.
-RATE_LIMITED_CODE = -32803
-
-# Which rate limit a request counts against; methods not listed (lifecycle, status) are never limited.
-_METHOD_CLASSES = {
-    types.TEXT_DOCUMENT_HOVER: "hover",
-    types.WORKSPACE_SYMBOL: "search",
-    types.TEXT_DOCUMENT_DEFINITION: "search",
-    types.TEXT_DOCUMENT_REFERENCES: "search",
-    types.TEXT_DOCUMENT_DOCUMENT_SYMBOL: "search",
-}
-_COMMAND_CLASSES = {
-    "localmind.search": "search",
-    "localmind.related": "search",
-    "localmind.ask": "chat",
-    "localmind.summarize": "chat",
-    "localmind.reindex": "reindex",
-}
-# Over its limit, a hover is answered with no card (the editor shows nothing) instead of an error.
-_EMPTY_WHEN_LIMITED = {types.TEXT_DOCUMENT_HOVER}
-
-
-# JSON-RPC's ServerNotInitialized, which the LSP specification reserves for requests before initialize.
-_NOT_INITIALIZED = -32002
-_INVALID_REQUEST = -32600
 # What structure_message gives for a message it has already answered with an error.
 _ANSWERED = object()
-
-
-def method_class(method: str, params: Any) -> str | None:
-    """The rate-limit class of a request, by method and, for executeCommand, by command."""
-    if method == types.WORKSPACE_EXECUTE_COMMAND:
-        return _COMMAND_CLASSES.get(str(getattr(params, "command", "")))
-    return _METHOD_CLASSES.get(method)
 
 
 class LocalMindProtocol(LanguageServerProtocol):
@@ -93,7 +69,7 @@ class LocalMindProtocol(LanguageServerProtocol):
         super().handle_message(message)
 
     def _send_invalid_request(self, msg_id: int | str | None, why: str) -> None:
-        self._send_data(_ErrorResponse(msg_id, JsonRpcException(f"invalid request: {why}", code=_INVALID_REQUEST)))
+        self._send_data(_ErrorResponse(msg_id, JsonRpcException(f"invalid request: {why}", code=INVALID_REQUEST_CODE)))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -116,7 +92,7 @@ class LocalMindProtocol(LanguageServerProtocol):
         if method_name == types.INITIALIZE:
             self.initialize_received = True
         elif not self.initialize_received:
-            error = JsonRpcException("the server is not initialized: send initialize first", code=_NOT_INITIALIZED)
+            error = JsonRpcException("the server is not initialized: send initialize first", code=NOT_INITIALIZED_CODE)
             self._send_response(msg_id, error=error.to_response_error())
             return
         limited = method_class(method_name, params)
@@ -135,12 +111,12 @@ class LocalMindProtocol(LanguageServerProtocol):
             super()._handle_request(msg_id, method_name, params)
 
     def _refuse(self, msg_id: Any, method: str, limit: str, retry_after: float) -> None:
-        if method in _EMPTY_WHEN_LIMITED:
+        if method in EMPTY_WHEN_LIMITED:
             self._send_response(msg_id, result=None)
             return
         seconds = max(1, math.ceil(retry_after))
         error = JsonRpcException(
-            f"rate limited, retry after {seconds} s (limit: {limit})",
+            f"{RATE_LIMIT_PREFIX} {seconds} s (limit: {limit})",
             code=RATE_LIMITED_CODE,
             data={"retryAfter": round(retry_after, 3), "limit": limit},
         )
@@ -153,6 +129,15 @@ class LocalMindProtocol(LanguageServerProtocol):
             outcome = "ok" if error is None else "error"
             metrics.REQUEST_SECONDS.labels(method, outcome).observe(time.perf_counter() - began)
         super()._send_response(msg_id, result, error)
+
+    def cancel_other_requests(self) -> None:
+        """Cancel every pending request but the current one (for shutdown). pygls's own shutdown cancels them
+        while it iterates over the same dictionary that a cancelled future's callback removes it from, which
+        raises "dictionary changed size during iteration" and fails the shutdown; cancelled here first, from a
+        copy, they are already done when pygls looks."""
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != self.msg_id and not future.done():
+                future.cancel()
 
     def _handle_cancel_notification(self, msg_id: Any) -> None:
         self.cancelled_by_client[msg_id] = None
@@ -189,13 +174,3 @@ class _ErrorResponse(dict[str, Any]):
 
     def __init__(self, msg_id: int | str | None, error: JsonRpcException) -> None:
         super().__init__(jsonrpc="2.0", id=msg_id, error={"code": error.code, "message": error.message})
-
-
-def build_server() -> LocalMindServer:
-    """A server with every feature registered."""
-    from localmind.lsp.features import register_all
-    from localmind.lsp.session import Session
-
-    server = LocalMindServer()
-    register_all(server, Session(server))
-    return server

@@ -24,7 +24,8 @@ from localmind.lsp.convert import readable_file
 from localmind.lsp.errors import NoWorkspace
 from localmind.lsp.server import LocalMindProtocol, LocalMindServer
 from localmind.resilience import RateLimiter
-from localmind.service import Readers, WorkspaceService
+from localmind.service import WorkspaceService
+from localmind.wiring import Readers
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -18,8 +18,8 @@ from typing import Any
 
 from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 
+from localmind.lsp.features import build_server
 from localmind.lsp.framing import FramingGuard
-from localmind.lsp.server import build_server
 
 log = logging.getLogger(__name__)
 _HEADER = re.compile(rb"^Content-Length: (\d+)\r\n$", re.IGNORECASE)

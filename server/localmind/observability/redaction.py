@@ -15,7 +15,7 @@ Two kinds of input:
   and ``(name, value)`` pairs in a list, as HTTP headers come, count as keys and values.
 * **Free text** (`redact_text`): ``Authorization: Bearer …`` / ``Basic …`` values of any length (the
   scheme stays), assignments whose key names a secret by the rule above (``password=…``,
-  ``token: …``, ``"api_key": "…"``, ``{'secret': '…'}``), and everything `localmind.indexing.redact`
+  ``token: …``, ``"api_key": "…"``, ``{'secret': '…'}``), and everything `localmind.secret_masking`
   finds, whose patterns live there only: the password of ``scheme://user:password@host`` (the user
   stays), private-key blocks, AWS, GitHub, GitLab, Slack, Stripe, OpenAI and Google keys, JSON Web
   Tokens… One exception keeps Local Mind's own messages readable: ``setting graph.password: …``
@@ -31,7 +31,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from localmind.indexing.redact import redact as _find_and_mask
+from localmind.secret_masking import redact as _find_and_mask
 
 MASK = "***"
 

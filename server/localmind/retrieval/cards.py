@@ -15,13 +15,12 @@ search passage whose snippet contains it. Passages that only resemble the subjec
 make a card on their own. For a plain word (neither defined nor a tag), only passages that contain it are
 shown, so a word in prose does not bring in loosely related text.
 
-Every SQL value is a bound parameter and lists travel as JSON through json_each, so nothing that a user
-or a file supplies becomes SQL.
+The index is read through its named reads (IndexReads in stores/ports.py), which bind every value, so
+nothing that a user or a file supplies becomes SQL.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -32,7 +31,8 @@ from localmind.indexing.terms import STOPWORDS
 from localmind.retrieval.query import parse_query
 from localmind.retrieval.results import Location, Position, Range, SearchHit
 from localmind.retrieval.searcher import Searcher
-from localmind.stores.sqlite_store import SqliteStore
+from localmind.stores.ports import IndexReads
+from localmind.stores.records import NoteMention
 
 _MAX_SUBJECT_CHARS = 100
 _MAX_DETAIL_CHARS = 110
@@ -119,13 +119,13 @@ def build_card(
     name = card_subject(subject)
     if name is None:
         return None
-    store = searcher.store
+    reads = searcher.reads
     variants = _case_variants(name)
     hovered = _uri_key(from_uri) if from_uri else None
-    definitions = _definitions(store, name, budget.definitions)
+    definitions = _definitions(reads, name, budget.definitions)
     hits = searcher.search(parse_query(query=name, k=min(max(budget.search_k, 1), 200)))
-    tagged = _tagged_files(store, variants, budget.mentions)
-    mentions = _note_mentions(store, name, variants, hovered, _ranked_files(hits), budget.mentions)
+    tagged = reads.tagged_files(variants, budget.mentions)
+    mentions = _note_mentions(reads, name, variants, hovered, _ranked_files(hits), budget.mentions)
     mentioned_in = _with_tagged_files(mentions, tagged, hovered, budget.mentions)
     is_concept = bool(definitions or tagged)
     excluded = {d.chunk_id for d in definitions if d.chunk_id} | {m.chunk_id for m in mentions}
@@ -138,7 +138,7 @@ def build_card(
         definitions=[d.link for d in definitions],
         mentioned_in=mentioned_in,
         passages=passages,
-        related=_related(store, name, variants, definitions, tagged, budget.related),
+        related=_related(reads, name, variants, definitions, tagged, budget.related),
     )
 
 
@@ -147,70 +147,41 @@ def _case_variants(name: str) -> list[str]:
     return list(dict.fromkeys([name, name.lower(), name[:1].upper() + name[1:], name.upper()]))
 
 
-def _definitions(store: SqliteStore, name: str, limit: int) -> list[_Definition]:
+def _definitions(reads: IndexReads, name: str, limit: int) -> list[_Definition]:
     """Symbols of that name or qualified name (exact), with their doc or signature line."""
-    rows = store.query(
-        "SELECT s.name, s.qualified_name, s.kind, s.name_line, s.name_char, s.doc, s.chunk_id, f.root, "
-        "f.rel_path, c.text, c.start_line FROM symbols s JOIN files f ON f.id = s.file_id "
-        "LEFT JOIN chunks c ON c.id = s.chunk_id WHERE s.name = ?1 OR s.qualified_name = ?1 "
-        "ORDER BY s.name != ?1, f.rel_path, s.name_line LIMIT ?2",
-        (name, limit),
-    )
     definitions = []
-    for symbol, qualified, kind, line, character, doc, chunk_id, root, rel_path, text, chunk_line in rows:
-        at = _location(str(root), str(rel_path), _int(line), _int(character), len(str(symbol)))
-        detail = str(kind) if qualified == symbol else f"{kind} {qualified}"
-        signature = _line_of(str(text), _int(line) - _int(chunk_line)) if text is not None else ""
-        summary = _first_sentence(str(doc)) if doc else _signature(signature)
-        definitions.append(_Definition(_link(at, detail), str(chunk_id) if chunk_id else None, summary))
+    for row in reads.symbol_definitions(name, limit):
+        at = _location(row.root, row.rel_path, row.name_line, row.name_char, len(row.name))
+        detail = row.kind if row.qualified_name == row.name else f"{row.kind} {row.qualified_name}"
+        line_in_chunk = row.name_line - (row.chunk_start_line or 0)
+        signature = _line_of(row.chunk_text, line_in_chunk) if row.chunk_text is not None else ""
+        summary = _first_sentence(row.doc) if row.doc else _signature(signature)
+        definitions.append(_Definition(_link(at, detail), row.chunk_id or None, summary))
     return definitions
 
 
-def _tagged_files(store: SqliteStore, variants: list[str], limit: int) -> list[tuple[str, str, str]]:
-    """(root, rel_path, tag as written) of the files carrying the subject as a tag."""
-    rows = store.query(
-        "SELECT DISTINCT f.root, f.rel_path, t.tag FROM tags t JOIN files f ON f.id = t.file_id "
-        "WHERE t.tag IN (SELECT value FROM json_each(?)) ORDER BY f.rel_path LIMIT ?",
-        (json.dumps(variants), limit),
-    )
-    return [(str(root), str(rel_path), str(tag)) for root, rel_path, tag in rows]
-
-
 def _note_mentions(
-    store: SqliteStore, name: str, variants: list[str], hovered: str | None, ranked: dict[str, int], limit: int
+    reads: IndexReads, name: str, variants: list[str], hovered: str | None, ranked: dict[str, int], limit: int
 ) -> list[_Mention]:
     """One mention per note or doc that names the subject: files found by the search first, then the
     files that mention it most often (within a bounded sample of MENTIONS rows)."""
-    rows = store.query(
-        "SELECT m.chunk_id, m.file_id, f.root, f.rel_path FROM mentions m JOIN files f ON f.id = m.file_id "
-        "WHERE m.name IN (SELECT value FROM json_each(?)) AND f.kind IN ('notes', 'docs') LIMIT ?",
-        (json.dumps(variants), _MENTION_SAMPLE),
-    )
-    first_chunk: dict[str, tuple[str, str, str]] = {}
+    first_chunk: dict[str, NoteMention] = {}
     counts: Counter[str] = Counter()
-    for chunk_id, file_id, root, rel_path in rows:
-        counts[str(file_id)] += 1
-        first_chunk.setdefault(str(file_id), (str(chunk_id), str(root), str(rel_path)))
-    files = [f for f in first_chunk if hovered is None or _file_key(*first_chunk[f][1:]) != hovered]
-    files.sort(key=lambda f: (ranked.get(_file_key(*first_chunk[f][1:]), len(ranked)), -counts[f]))
-    chosen = {first_chunk[f][0]: f for f in files[:limit]}
-    texts = _chunk_texts(store, list(chosen))
+    for row in reads.mentions_in_notes(variants, _MENTION_SAMPLE):
+        counts[row.file_id] += 1
+        first_chunk.setdefault(row.file_id, row)
+    keys = {f: _file_key(row.root, row.rel_path) for f, row in first_chunk.items()}
+    files = [f for f in first_chunk if hovered is None or keys[f] != hovered]
+    files.sort(key=lambda f: (ranked.get(keys[f], len(ranked)), -counts[f]))
+    chosen = {first_chunk[f].chunk_id: first_chunk[f] for f in files[:limit]}
+    texts = reads.located_chunk_texts(list(chosen))
     mentions = []
-    for chunk_id, file_id in chosen.items():
-        text, line, character = texts[chunk_id]
-        _, root, rel_path = first_chunk[file_id]
-        at, sentence = _occurrence(text, line, character, name)
-        link = _link(_location(root, rel_path, at[0], at[1], len(name)), sentence)
-        mentions.append(_Mention(link, chunk_id, file_id))
+    for chunk_id, row in chosen.items():
+        found = texts[chunk_id]
+        at, sentence = _occurrence(found.text, found.start_line, found.start_char, name)
+        link = _link(_location(row.root, row.rel_path, at[0], at[1], len(name)), sentence)
+        mentions.append(_Mention(link, chunk_id, row.file_id))
     return mentions
-
-
-def _chunk_texts(store: SqliteStore, chunk_ids: list[str]) -> dict[str, tuple[str, int, int]]:
-    rows = store.query(
-        "SELECT id, text, start_line, start_char FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps(chunk_ids),),
-    )
-    return {str(chunk): (str(text), _int(line), _int(char)) for chunk, text, line, char in rows}
 
 
 def _with_tagged_files(
@@ -267,7 +238,7 @@ def _summary(
 
 
 def _related(
-    store: SqliteStore,
+    reads: IndexReads,
     name: str,
     variants: list[str],
     definitions: list[_Definition],
@@ -276,30 +247,15 @@ def _related(
 ) -> list[str]:
     """Symbols whose chunks mention the subject, then defined names mentioned beside it (in its
     definition's chunk or the chunks that mention it), then the tags of the files that mention it."""
-    rows = store.query(
-        "SELECT DISTINCT chunk_id, file_id FROM mentions WHERE name IN (SELECT value FROM json_each(?)) LIMIT ?",
-        (json.dumps(variants), _RELATED_CHUNKS),
-    )
-    mentioning = [str(chunk) for chunk, _ in rows]
-    files = list(dict.fromkeys(str(file) for _, file in rows))
+    rows = reads.mentioning_chunks(variants, _RELATED_CHUNKS)
+    mentioning = [chunk for chunk, _ in rows]
+    files = list(dict.fromkeys(file for _, file in rows))
     around = mentioning + [d.chunk_id for d in definitions if d.chunk_id]
-    users = store.query(
-        "SELECT DISTINCT name FROM symbols WHERE chunk_id IN (SELECT value FROM json_each(?)) ORDER BY name",
-        (json.dumps(mentioning),),
-    )
-    beside = store.query(
-        "SELECT m.name, COUNT(*) AS n FROM mentions m WHERE m.chunk_id IN (SELECT value FROM json_each(?1)) "
-        "AND EXISTS (SELECT 1 FROM symbols s WHERE s.name = m.name) GROUP BY m.name ORDER BY n DESC, m.name "
-        "LIMIT ?2",
-        (json.dumps(around), limit + len(variants)),
-    )
-    tags = store.query(
-        "SELECT tag, COUNT(*) AS n FROM tags WHERE file_id IN (SELECT value FROM json_each(?)) "
-        "GROUP BY tag ORDER BY n DESC, tag LIMIT ?",
-        (json.dumps(files), limit + len(tagged)),
-    )
+    users = reads.symbols_defined_in(mentioning)
+    beside = [name for name, _ in reads.defined_names_mentioned_in(around, limit + len(variants))]
+    tags = reads.tag_counts(files, limit + len(tagged))
     own = {variant.lower() for variant in variants}
-    names = [str(row[0]) for row in [*users, *beside]] + [f"#{tag}" for tag, _ in tags]
+    names = [*users, *beside] + [f"#{tag}" for tag, _ in tags]
     related = [n for n in dict.fromkeys(names) if n.lstrip("#").lower() not in own]
     return related[:limit]
 
@@ -390,12 +346,6 @@ def _ranked_files(hits: list[SearchHit]) -> dict[str, int]:
 
 def _position_key(position: Position) -> tuple[int, int]:
     return position.line, position.character
-
-
-def _int(value: object) -> int:
-    if not isinstance(value, int):
-        raise TypeError(f"expected an integer column, got {value!r}")
-    return value
 
 
 # Rendering -------------------------------------------------------------------------------------------

@@ -6,9 +6,8 @@ and column filters that a user types are searched for as words and never parsed 
 
 from __future__ import annotations
 
-import json
-
 from localmind.indexing.terms import query_terms
+from localmind.stores.ports import IndexReads
 from localmind.stores.sqlite_store import SqliteStore
 
 _MAX_TERMS = 64
@@ -32,13 +31,15 @@ def fts_expression(query: str, terms: list[str] | None = None) -> str | None:
 def informative_terms(store: SqliteStore, terms: list[str]) -> list[str]:
     """On a large index, the rarest terms that some chunk holds, within the postings budget (always at
     least one); on a small one, every term."""
-    total = int(store.query("SELECT COUNT(*) FROM chunks")[0][0])  # type: ignore[call-overload]
+    return _informative_terms(store.reads, terms)
+
+
+def _informative_terms(reads: IndexReads, terms: list[str]) -> list[str]:
+    """The informative terms, from the index's chunk count and the terms' document frequencies."""
+    total = reads.chunk_count()
     if total < _PRUNE_FROM_CHUNKS:
         return terms
-    rows = store.query(
-        "SELECT term, doc FROM chunks_fts_vocab WHERE term IN (SELECT value FROM json_each(?))", (json.dumps(terms),)
-    )
-    frequency = {str(term): int(doc) for term, doc in rows}  # type: ignore[call-overload]
+    frequency = reads.fts_document_frequencies(terms)
     kept: set[str] = set()
     postings = 0
     for term in sorted(frequency, key=frequency.__getitem__):
@@ -51,22 +52,8 @@ def informative_terms(store: SqliteStore, terms: list[str]) -> list[str]:
 
 def bm25_search(store: SqliteStore, query: str, limit: int, allowed_files: set[str] | None) -> list[str]:
     """Chunk ids, best BM25 first."""
-    expression = fts_expression(query, informative_terms(store, query_terms(query)))
+    reads = store.reads
+    expression = fts_expression(query, _informative_terms(reads, query_terms(query)))
     if expression is None:
         return []
-    # The top rows are found before the join, which is much faster than sorting every match. Ordering by
-    # bm25() rather than by FTS5's `rank` column gives the same order in about two thirds of the time.
-    if allowed_files is None:
-        sql = (
-            "SELECT c.id FROM (SELECT rowid, bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ? "
-            "ORDER BY score LIMIT ?) AS m JOIN chunks c ON c.rid = m.rowid ORDER BY m.score"
-        )
-        return [str(row[0]) for row in store.query(sql, (expression, limit))]
-    # The unary + keeps the rowid test away from FTS5, which would otherwise run the whole MATCH once per
-    # allowed row; as a plain filter it is three times faster than joining every match to its file.
-    sql = (
-        "SELECT c.id FROM (SELECT rowid, bm25(chunks_fts) AS score FROM chunks_fts WHERE chunks_fts MATCH ? "
-        "AND +rowid IN (SELECT rid FROM chunks WHERE file_id IN (SELECT value FROM json_each(?))) "
-        "ORDER BY score LIMIT ?) AS m JOIN chunks c ON c.rid = m.rowid ORDER BY m.score"
-    )
-    return [str(row[0]) for row in store.query(sql, (expression, json.dumps(sorted(allowed_files)), limit))]
+    return reads.bm25_chunk_ids(expression, limit, allowed_files)

@@ -5,15 +5,14 @@ code point) within its line, the unit of every range the store holds; lines end 
 server converts characters to the client's encoding (UTF-16 code units unless the client says otherwise).
 
 Exact ranges of words are found in the files on disk, decoded the way the indexer decodes them, because a
-chunk's stored text may have secrets masked. Every SQL value is a bound parameter (lists travel as JSON
-through json_each), so nothing a user types becomes SQL. Bad input (a path that is not indexed, an empty
-name, text that SQLite cannot hold) gives empty results, never an error.
+chunk's stored text may have secrets masked. The index is read through its named reads (IndexReads in
+stores/ports.py), which bind every value, so nothing a user types becomes SQL. Bad input (a path that is
+not indexed, an empty name, text that SQLite cannot hold) gives empty results, never an error.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import posixpath
 import re
 import unicodedata
@@ -24,9 +23,11 @@ from urllib.parse import unquote
 from localmind.indexing.chunker import LineIndex
 from localmind.indexing.decode import BinaryFile, decode
 from localmind.indexing.documents import Link
-from localmind.indexing.extract import _targets
+from localmind.indexing.links import link_targets
 from localmind.indexing.parsers.markdown import parse_markdown
 from localmind.retrieval.results import Location, Position, Range
+from localmind.stores.ports import IndexReads
+from localmind.stores.records import FilePosition, IndexedFile, Span, SymbolDeclaration
 from localmind.stores.sqlite_store import SqliteStore
 
 # A URI scheme of two or more characters (as the link parser reads them), so "C:" stays a path.
@@ -64,15 +65,6 @@ class BrokenLink:
     range: Range
     target: str
     message: str
-
-
-@dataclass(frozen=True)
-class _Declaration:
-    root: str
-    rel_path: str
-    name: str
-    line: int
-    character: int
 
 
 @dataclass(frozen=True)
@@ -188,20 +180,28 @@ def _is_external(target: str) -> bool:
 
 
 class Navigator:
-    """Thread-confined like Searcher: open one per thread."""
+    """Thread-confined like Searcher: one per thread, over that thread's store connection."""
 
-    def __init__(self, store_path: Path) -> None:
-        self.store = SqliteStore(store_path)
+    def __init__(self, store: SqliteStore) -> None:
+        """`store` is the calling thread's connection; the caller closes it."""
+        self.store = store
+
+    @property
+    def reads(self) -> IndexReads:
+        """The named reads of the index: the store's own, on this thread."""
+        return self.store.reads
 
     def close(self) -> None:
-        self.store.close()
+        """Nothing of its own to close: the store belongs to the caller."""
 
     def definitions(self, name: str) -> list[Location]:
         """Where symbols whose name or qualified name is `name` are defined: the range of each one's name.
 
         Exact names come before qualified-name matches; then by root, path and position.
         """
-        return [_location(d.root, d.rel_path, _word_range(d.line, d.character, d.name)) for d in self._declared(name)]
+        return [
+            _location(d.root, d.rel_path, _word_range(d.name_line, d.name_char, d.name)) for d in self._declared(name)
+        ]
 
     def references(self, name: str, include_declaration: bool) -> list[Location]:
         """Every whole-word occurrence of a defined symbol's name, in the files the index says mention or
@@ -214,7 +214,7 @@ class Navigator:
         found: list[Location] = self.definitions(name) if include_declaration else []
         for root, rel_path in self._files_using(names):
             for line, character, word in _occurrences(_read_text(Path(root) / rel_path), names):
-                if (root, rel_path, line, character) not in declared:
+                if FilePosition(root, rel_path, line, character) not in declared:
                     found.append(_location(root, rel_path, _word_range(line, character, word)))
             if len(found) >= _MAX_REFERENCES:
                 break
@@ -258,48 +258,25 @@ class Navigator:
 
     # Queries -------------------------------------------------------------------------------------------
 
-    def _declared(self, name: str) -> list[_Declaration]:
+    def _declared(self, name: str) -> list[SymbolDeclaration]:
         name = name.strip()
         if not _storable(name):
             return []
-        rows = self.store.query(
-            "SELECT f.root, f.rel_path, s.name, s.name_line, s.name_char FROM symbols s "
-            "JOIN files f ON f.id = s.file_id WHERE s.name = ?1 OR s.qualified_name = ?1 "
-            "ORDER BY s.name != ?1, f.root, f.rel_path, s.name_line, s.name_char",
-            (name,),
-        )
-        return [_Declaration(str(r), str(p), str(n), _int(line), _int(char)) for r, p, n, line, char in rows]
+        return self.reads.declarations_named(name)
 
-    def _declaration_places(self, names: list[str]) -> set[tuple[str, str, int, int]]:
+    def _declaration_places(self, names: list[str]) -> set[FilePosition]:
         """Where every symbol of these simple names is declared: no reference, even to a namesake."""
-        rows = self.store.query(
-            "SELECT f.root, f.rel_path, s.name_line, s.name_char FROM symbols s JOIN files f ON f.id = s.file_id "
-            "WHERE s.name IN (SELECT value FROM json_each(?))",
-            (json.dumps(names),),
-        )
-        return {(str(root), str(rel_path), _int(line), _int(char)) for root, rel_path, line, char in rows}
+        return self.reads.declaration_positions(names)
 
     def _files_using(self, names: list[str]) -> list[tuple[str, str]]:
         """The files (PDFs aside) with a chunk that mentions one of the names, or a definition of one."""
-        rows = self.store.query(
-            "SELECT root, rel_path FROM files WHERE language != 'pdf' AND id IN ("
-            "SELECT file_id FROM mentions WHERE name IN (SELECT value FROM json_each(?1)) "
-            "UNION SELECT file_id FROM symbols WHERE name IN (SELECT value FROM json_each(?1))) "
-            "ORDER BY root, rel_path",
-            (json.dumps(names),),
-        )
-        return [(str(root), str(rel_path)) for root, rel_path in rows]
+        return self.reads.files_mentioning_or_defining(names)
 
     def _indexed_file(self, root: Path, rel_path: str) -> _FileRef | None:
         rel_path = posixpath.normpath(rel_path) if rel_path else ""
         if not _storable(rel_path) or not rel_path:
             return None
-        rows = self.store.query(
-            "SELECT id, root, rel_path FROM files WHERE root IN (SELECT value FROM json_each(?)) AND rel_path = ? "
-            "ORDER BY id LIMIT 1",
-            (_root_names(root), rel_path),
-        )
-        return _FileRef(str(rows[0][0]), str(rows[0][1]), str(rows[0][2])) if rows else None
+        return _file_ref(self.reads.file_at(_root_names(root), rel_path))
 
     def _link_target(self, root: Path, rel_path: str, link: LinkRef) -> _FileRef | None:
         if not _storable(link.target) or not link.target:
@@ -311,17 +288,12 @@ class Navigator:
         return self._file_beside(root, rel_path, link.target)
 
     def _note_named(self, root: Path, target: str) -> _FileRef | None:
-        stem = _targets("", "wiki", target, "markdown")[0]
-        rows = self.store.query(
-            "SELECT id, root, rel_path FROM files WHERE stem = ? "
-            "ORDER BY kind = 'code', root NOT IN (SELECT value FROM json_each(?)), length(rel_path), rel_path LIMIT 1",
-            (stem, _root_names(root)),
-        )
-        return _FileRef(str(rows[0][0]), str(rows[0][1]), str(rows[0][2])) if rows else None
+        stem = link_targets("", "wiki", target, "markdown")[0]
+        return _file_ref(self.reads.file_with_stem(stem, _root_names(root)))
 
     def _file_beside(self, root: Path, rel_path: str, target: str) -> _FileRef | None:
         """The file a relative Markdown link names: indexed, or else a plain file present in the root."""
-        paths = _targets(rel_path, "markdown", target, "markdown")
+        paths = link_targets(rel_path, "markdown", target, "markdown")
         if not paths:
             return None
         indexed = self._indexed_file(root, paths[0])
@@ -334,55 +306,40 @@ class Navigator:
         start = _range(0, 0, 0, 0)
         if not anchor or target.id is None:
             return start
-        rows = self.store.query(
-            "SELECT title, start_line, start_char, end_line, end_char FROM sections WHERE file_id = ? "
-            "ORDER BY start_line, start_char",
-            (target.id,),
-        )
         wanted = _slug(unquote(anchor))
-        for title, *span in rows:
-            if _slug(str(title)) == wanted:
-                section = _range(*(_int(value) for value in span))
+        for candidate in self.reads.file_sections(target.id):
+            if _slug(candidate.title) == wanted:
+                section = _span_range(candidate.span)
                 lines = _lines_of(_read_text(Path(target.root) / target.rel_path))
                 return _heading_line(lines, section)
         return start
 
     def _code_outline(self, file_id: str) -> list[DocumentSymbol]:
-        rows = self.store.query(
-            "SELECT name, qualified_name, kind, start_line, start_char, end_line, end_char, name_line, name_char, doc "
-            "FROM symbols WHERE file_id = ? ORDER BY start_line, start_char, end_line DESC, end_char DESC",
-            (file_id,),
-        )
         top: list[DocumentSymbol] = []
         placed: dict[str, list[DocumentSymbol]] = {}
-        for name, qualified, kind, *span, name_line, name_char, doc in rows:
+        for row in self.reads.file_outline(file_id):
             symbol = DocumentSymbol(
-                name=str(name),
-                kind=str(kind),
-                range=_range(*(_int(value) for value in span)),
-                selection_range=_word_range(_int(name_line), _int(name_char), str(name)),
-                detail=_first_line(doc),
+                name=row.name,
+                kind=row.kind,
+                range=_span_range(row.span),
+                selection_range=_word_range(row.name_line, row.name_char, row.name),
+                detail=_first_line(row.doc),
                 children=[],
             )
-            parent = _enclosing(placed.get(str(qualified).rpartition(".")[0], []), symbol.range)
+            parent = _enclosing(placed.get(row.qualified_name.rpartition(".")[0], []), symbol.range)
             (parent.children if parent else top).append(symbol)
-            placed.setdefault(str(qualified), []).append(symbol)
+            placed.setdefault(row.qualified_name, []).append(symbol)
         return top
 
     def _section_outline(self, file_id: str, lines: list[str]) -> list[DocumentSymbol]:
-        rows = self.store.query(
-            "SELECT id, title, start_line, start_char, end_line, end_char, parent_id FROM sections "
-            "WHERE file_id = ? ORDER BY start_line, start_char",
-            (file_id,),
-        )
         top: list[DocumentSymbol] = []
         placed: dict[str, DocumentSymbol] = {}
-        for section_id, title, *span, parent_id in rows:
-            extent = _range(*(_int(value) for value in span))
-            symbol = DocumentSymbol(str(title), "section", extent, _heading_line(lines, extent), None, [])
-            parent = placed.get(str(parent_id)) if parent_id is not None else None
+        for section in self.reads.file_sections(file_id):
+            extent = _span_range(section.span)
+            symbol = DocumentSymbol(section.title, "section", extent, _heading_line(lines, extent), None, [])
+            parent = placed.get(section.parent_id) if section.parent_id is not None else None
             (parent.children if parent else top).append(symbol)
-            placed[str(section_id)] = symbol
+            placed[section.id] = symbol
         return top
 
 
@@ -391,6 +348,14 @@ class Navigator:
 
 def _range(start_line: int, start_char: int, end_line: int, end_char: int) -> Range:
     return Range(Position(start_line, start_char), Position(end_line, end_char))
+
+
+def _span_range(span: Span) -> Range:
+    return _range(*span)
+
+
+def _file_ref(indexed: IndexedFile | None) -> _FileRef | None:
+    return _FileRef(indexed.id, indexed.root, indexed.rel_path) if indexed else None
 
 
 def _word_range(line: int, character: int, word: str) -> Range:
@@ -409,10 +374,6 @@ def _location(root: str, rel_path: str, extent: Range) -> Location:
     return Location(uri=(Path(root) / rel_path).as_uri(), path=rel_path, root=root, range=extent)
 
 
-def _int(value: object) -> int:
-    return value if isinstance(value, int) else 0
-
-
 def _storable(text: str) -> bool:
     """False for text SQLite cannot bind: lone surrogates have no UTF-8 form."""
     try:
@@ -422,12 +383,12 @@ def _storable(text: str) -> bool:
     return True
 
 
-def _root_names(root: Path) -> str:
-    """The root as given and as resolved (the index stores resolved roots), as a JSON list for json_each."""
+def _root_names(root: Path) -> list[str]:
+    """The root as given and as resolved (the index stores resolved roots)."""
     names = [str(root)]
     with contextlib.suppress(OSError, RuntimeError, ValueError):
         names.append(str(root.resolve()))
-    return json.dumps(names)
+    return names
 
 
 def _read_text(path: Path) -> str:

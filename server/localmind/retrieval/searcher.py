@@ -3,13 +3,11 @@ rank over units (definitions, sections), prose scaled against code."""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,7 +24,8 @@ from localmind.retrieval.results import Position, Range, SearchHit
 from localmind.retrieval.snippets import make_snippet
 from localmind.retrieval.units import Unit, units_of
 from localmind.stores.embedded_vectors import EmbeddedVectorIndex
-from localmind.stores.ports import GraphStore, VectorStore
+from localmind.stores.ports import GraphStore, IndexReads, VectorStore
+from localmind.stores.records import FileFacts, HitChunk, Span
 from localmind.stores.sqlite_graph import SqliteGraph
 from localmind.stores.sqlite_store import SqliteStore
 
@@ -34,15 +33,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # The graph's weight in related(): there the link graph is the second of two signals, not a third.
 _RELATED_GRAPH_WEIGHT = 0.5
-
-
-@dataclass(frozen=True)
-class _FileRow:
-    id: str
-    root: str
-    rel_path: str
-    kind: str
-    language: str
 
 
 class Searcher:
@@ -54,19 +44,20 @@ class Searcher:
 
     def __init__(
         self,
-        store_path: Path,
+        store: SqliteStore,
         embedder: OnnxEmbedder,
         settings: RetrievalSettings,
         graph: GraphStore | None = None,
         vectors: VectorStore | None = None,
     ) -> None:
-        """The graph and vectors default to the embedded store's own; service.py passes server backends."""
-        self.store = SqliteStore(store_path)
+        """`store` is the calling thread's connection (the caller closes it); the graph and vectors default to
+        the embedded store's own, and the composition root passes the server backends the settings select."""
+        self.store = store
         self.embedder = embedder
         self.settings = settings
         self.vectors: VectorStore = vectors or EmbeddedVectorIndex(self.store, embedder.model_id, embedder.dimensions)
         self.graph: GraphStore = graph or SqliteGraph(self.store)
-        self._files: tuple[int, list[_FileRow]] = (-1, [])
+        self._files: tuple[int, list[FileFacts]] = (-1, [])
         self._lock = threading.Lock()
         # Signals left out because their backend failed: role → (error, wall-clock time of the first failure).
         self.unavailable: dict[str, tuple[str, float]] = {}
@@ -80,10 +71,14 @@ class Searcher:
                 embedder.model_id,
             )
 
+    @property
+    def reads(self) -> IndexReads:
+        """The named reads of the index this searcher reads: its store's own, on this thread."""
+        return self.store.reads
+
     def close(self) -> None:
         self._lexical_pool.submit(self._close_lexical_store).result()
         self._lexical_pool.shutdown()
-        self.store.close()
 
     def _close_lexical_store(self) -> None:
         if self._lexical_store is not None:
@@ -92,7 +87,7 @@ class Searcher:
 
     def _lexical(self, text: str, depth: int, allowed: set[str] | None) -> list[str]:
         if self._lexical_store is None:
-            self._lexical_store = SqliteStore(self.store.path)
+            self._lexical_store = self.store.another_connection()
         return bm25_search(self._lexical_store, text, depth, allowed)
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
@@ -118,7 +113,7 @@ class Searcher:
         )
 
     def _units(self, chunk_ids: list[str]) -> dict[str, Unit]:
-        return units_of(self.store.chunk_units(chunk_ids))
+        return units_of(self.reads.chunk_units(chunk_ids))
 
     def rankings(self, query: SearchQuery, allowed: set[str] | None) -> dict[str, list[str]]:
         """Each requested signal's ranked chunk ids, before fusion."""
@@ -178,10 +173,7 @@ class Searcher:
         return weights
 
     def _owners(self, chunks: list[str]) -> dict[str, str]:
-        rows = self.store.query(
-            "SELECT id, file_id FROM chunks WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(chunks),)
-        )
-        return {str(chunk): str(file) for chunk, file in rows}
+        return self.reads.chunk_files(chunks)
 
     def related(self, file_id: str, k: int) -> list[SearchHit]:
         """Passages of other files close to this one: by meaning (the file's mean vector) and by links in
@@ -218,12 +210,11 @@ class Searcher:
             and (query.root is None or f.root == query.root)
         }
 
-    def _file_rows(self) -> list[_FileRow]:
+    def _file_rows(self) -> list[FileFacts]:
         generation = self.store.generation()
         with self._lock:
             if self._files[0] != generation:
-                rows = self.store.query("SELECT id, root, rel_path, kind, language FROM files")
-                self._files = (generation, [_FileRow(*map(str, row)) for row in rows])
+                self._files = (generation, self.reads.file_facts())
             return self._files[1]
 
     # Results ----------------------------------------------------------------------------------------
@@ -233,10 +224,10 @@ class Searcher:
         kept: list[SearchHit] = []
         for start in range(0, len(fused), k * 3):
             window = fused[start : start + k * 3]
-            rows = self._chunk_rows([hit.chunk_id for hit in window])
+            rows = self.reads.hit_chunks([hit.chunk_id for hit in window])
             for hit in window:
                 row = rows.get(hit.chunk_id)
-                if row is None or (allowed is not None and row["file_id"] not in allowed):
+                if row is None or (allowed is not None and row.file_id not in allowed):
                     continue
                 result = _to_hit(hit, row, query.query)
                 if not any(_overlaps(result, other) for other in kept):
@@ -245,70 +236,34 @@ class Searcher:
                     return kept
         return kept
 
-    def _chunk_rows(self, chunk_ids: list[str]) -> dict[str, dict[str, object]]:
-        columns = (
-            "id",
-            "file_id",
-            "text",
-            "start_line",
-            "start_char",
-            "end_line",
-            "end_char",
-            "heading_path",
-            "symbol",
-            "root",
-            "rel_path",
-            "kind",
-            "language",
-            "symbol_kind",
-            "definition",
-        )
-        # The chunk's own definition: the symbol of its name whose range meets the chunk's (a chunk may start
-        # on the doc comment above the definition).
-        rows = self.store.query(
-            "SELECT c.id, c.file_id, c.text, c.start_line, c.start_char, c.end_line, c.end_char, c.heading_path, "
-            "c.symbol, f.root, f.rel_path, f.kind, f.language, s.kind, "
-            "json_array(s.start_line, s.start_char, s.end_line, s.end_char) "
-            "FROM chunks c JOIN files f ON f.id = c.file_id "
-            "LEFT JOIN symbols s ON s.file_id = c.file_id AND s.qualified_name = c.symbol "
-            "AND s.start_line <= c.end_line AND s.end_line >= c.start_line "
-            "WHERE c.id IN (SELECT value FROM json_each(?))",
-            (json.dumps(chunk_ids),),
-        )
-        return {str(row[0]): dict(zip(columns, row, strict=True)) for row in rows}
 
-
-def _to_hit(hit: Fused, row: dict[str, object], query: str) -> SearchHit:
-    start_line, end_line = int(row["start_line"]), int(row["end_line"])  # type: ignore[call-overload]
-    snippet = make_snippet(str(row["text"]), start_line, query)
-    root, rel_path = str(row["root"]), str(row["rel_path"])
+def _to_hit(hit: Fused, row: HitChunk, query: str) -> SearchHit:
+    start_line, start_char, end_line, end_char = row.span
+    snippet = make_snippet(row.text, start_line, query)
     return SearchHit(
-        uri=(Path(root) / rel_path).as_uri(),
-        path=rel_path,
-        root=root,
-        range=Range(
-            Position(start_line, int(row["start_char"])),  # type: ignore[call-overload]
-            Position(end_line, int(row["end_char"])),  # type: ignore[call-overload]
-        ),
+        uri=(Path(row.root) / row.rel_path).as_uri(),
+        path=row.rel_path,
+        root=row.root,
+        range=Range(Position(start_line, start_char), Position(end_line, end_char)),
         snippet=snippet.text,
         snippet_line=snippet.line,
         highlights=snippet.highlights,
-        symbol=str(row["symbol"]) if row["symbol"] else None,
-        heading=list(json.loads(str(row["heading_path"]))),
-        kind=str(row["kind"]),
-        language=str(row["language"]),
+        symbol=row.symbol or None,
+        heading=list(row.heading_path),
+        kind=row.kind,
+        language=row.language,
         score=round(hit.score, 6),
         provenance=hit.provenance,
         ranks=dict(hit.ranks),
         chunk_id=hit.chunk_id,
-        symbol_kind=str(row["symbol_kind"]) if row["symbol_kind"] else None,
-        definition=_definition_range(row) if row["symbol_kind"] else None,
+        symbol_kind=row.symbol_kind or None,
+        definition=_definition_range(row.definition) if row.symbol_kind and row.definition else None,
     )
 
 
-def _definition_range(row: dict[str, object]) -> Range:
-    start_line, start_char, end_line, end_char = json.loads(str(row["definition"]))
-    return Range(Position(int(start_line), int(start_char)), Position(int(end_line), int(end_char)))
+def _definition_range(span: Span) -> Range:
+    start_line, start_char, end_line, end_char = span
+    return Range(Position(start_line, start_char), Position(end_line, end_char))
 
 
 def _overlaps(a: SearchHit, b: SearchHit) -> bool:

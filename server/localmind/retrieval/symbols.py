@@ -14,13 +14,12 @@ Each place is listed once, with its best score; name matches score 1 or more, se
 
 An empty query gives an empty list: nothing was asked for, and an alphabetical slice of the workspace
 would be noise (a file's own outline is textDocument/documentSymbol). Hostile input (very long text, FTS5
-syntax, quotes, lone surrogates) is searched for as words and never raises. Every SQL value is a bound
-parameter and lists travel as JSON through json_each, so nothing a user types becomes SQL.
+syntax, quotes, lone surrogates) is searched for as words and never raises. The index is read through its
+named reads (IndexReads in stores/ports.py), which bind every value, so nothing a user types becomes SQL.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import weakref
@@ -33,7 +32,8 @@ from localmind.indexing.terms import camel_parts
 from localmind.retrieval.query import parse_query
 from localmind.retrieval.results import Location, Position, Range, SearchHit
 from localmind.retrieval.searcher import Searcher
-from localmind.stores.sqlite_store import SqliteStore
+from localmind.stores.ports import IndexReads
+from localmind.stores.records import FileSymbol, SectionExtent
 
 _MAX_QUERY_CHARS = 1000
 _MAX_PART_KEYS = 8  # Keys per name: its whole form and the forms starting at its next parts.
@@ -57,7 +57,7 @@ def workspace_symbols(searcher: Searcher, query: str, limit: int = 50) -> list[S
     text = query.encode("utf-8", "replace").decode("utf-8")[:_MAX_QUERY_CHARS].strip()
     if not text or limit < 1:
         return []
-    found = _name_matches(searcher.store, _name_index(searcher), text, limit)
+    found = _name_matches(searcher.reads, _name_index(searcher), text, limit)
     if len(found) < limit:
         found += _meaning_matches(searcher, text, min(max(limit, _SEARCH_DEPTH[0]), _SEARCH_DEPTH[1]))
     return _best_per_place(found)[:limit]
@@ -101,17 +101,17 @@ def _name_index(searcher: Searcher) -> _NameIndex:
     with _INDEXES_LOCK:
         index = _INDEXES.get(searcher)
     if index is None or index.generation != generation:
-        index = _build_name_index(searcher.store, generation)
+        index = _build_name_index(searcher.reads, generation)
         with _INDEXES_LOCK:
             _INDEXES[searcher] = index
     return index
 
 
-def _build_name_index(store: SqliteStore, generation: int) -> _NameIndex:
+def _build_name_index(reads: IndexReads, generation: int) -> _NameIndex:
     headings: dict[str, list[str]] = {}
-    for section_id, title in store.query("SELECT id, title FROM sections"):
-        headings.setdefault(str(title), []).append(str(section_id))
-    names = [_Name(str(name), ()) for (name,) in store.query("SELECT DISTINCT name FROM symbols")]
+    for section_id, title in reads.section_titles():
+        headings.setdefault(title, []).append(section_id)
+    names = [_Name(name, ()) for name in reads.symbol_names()]
     names += [_Name(title, tuple(ids)) for title, ids in headings.items()]
     keyed = sorted((key, number) for number, name in enumerate(names) for key in _keys(name.text))
     return _NameIndex(generation, [key for key, _ in keyed], [number for _, number in keyed], names)
@@ -130,13 +130,13 @@ def _keys(text: str) -> list[str]:
     return ["".join(parts[start:]) for start in range(len(parts))]
 
 
-def _name_matches(store: SqliteStore, index: _NameIndex, query: str, limit: int) -> list[SymbolHit]:
+def _name_matches(reads: IndexReads, index: _NameIndex, query: str, limit: int) -> list[SymbolHit]:
     """The places of the best matching names, in the order of their names' scores."""
     scores = _matching_names(index, query)
     ranked = sorted(scores, key=lambda n: (-scores[n], len(index.names[n].text), index.names[n].text))[:limit]
     chosen = [index.names[n] for n in ranked]
-    symbols = _symbols_named(store, [name.text for name in chosen if not name.section_ids])
-    sections = _sections(store, [section for name in chosen for section in name.section_ids])
+    symbols = _symbols_named(reads, [name.text for name in chosen if not name.section_ids])
+    sections = _sections(reads, [section for name in chosen for section in name.section_ids])
     found: list[SymbolHit] = []
     for n, name in zip(ranked, chosen, strict=True):
         places = [sections[s] for s in name.section_ids if s in sections] if name.section_ids else symbols[name.text]
@@ -183,20 +183,13 @@ def _rescored(hit: SymbolHit, score: float) -> SymbolHit:
 # Rows to hits ----------------------------------------------------------------------------------------
 
 
-def _symbols_named(store: SqliteStore, names: list[str]) -> dict[str, list[SymbolHit]]:
+def _symbols_named(reads: IndexReads, names: list[str]) -> dict[str, list[SymbolHit]]:
     """The definitions of each name (a bounded number each), by path and line."""
-    rows = store.query(
-        "SELECT name, qualified_name, kind, name_line, name_char, root, rel_path FROM (SELECT s.name, "
-        "s.qualified_name, s.kind, s.name_line, s.name_char, f.root, f.rel_path, ROW_NUMBER() OVER "
-        "(PARTITION BY s.name ORDER BY f.rel_path, s.name_line) AS n FROM symbols s JOIN files f ON f.id = s.file_id "
-        "WHERE s.name IN (SELECT value FROM json_each(?))) WHERE n <= ? ORDER BY rel_path, name_line",
-        (json.dumps(names), _ROWS_PER_NAME),
-    )
     found: dict[str, list[SymbolHit]] = {name: [] for name in names}
-    for name, qualified, kind, line, character, root, rel_path in rows:
-        span = _span(_int(line), _int(character), len(str(name)))
-        at = Location(_file_uri(str(root), str(rel_path)), str(rel_path), str(root), span)
-        found.setdefault(str(name), []).append(_symbol_hit(str(name), str(qualified), str(kind), at))
+    for row in reads.symbol_places(names, _ROWS_PER_NAME):
+        span = _span(row.name_line, row.name_char, len(row.name))
+        at = Location(_file_uri(row.root, row.rel_path), row.rel_path, row.root, span)
+        found.setdefault(row.name, []).append(_symbol_hit(row.name, row.qualified_name, row.kind, at))
     return found
 
 
@@ -206,30 +199,24 @@ def _symbol_hit(name: str, qualified: str, kind: str, at: Location) -> SymbolHit
     return SymbolHit(name, kind, at, parent or at.path, 0.0)
 
 
-def _sections(store: SqliteStore, section_ids: list[str]) -> dict[str, SymbolHit]:
+def _sections(reads: IndexReads, section_ids: list[str]) -> dict[str, SymbolHit]:
     """Each section as a hit on its heading: the title's range within the heading line when the line
     (read from the chunk that holds it) shows the title as written, else the heading's start."""
-    rows = store.query(
-        "SELECT s.id, s.title, s.start_line, s.start_char, f.root, f.rel_path, p.title, c.text, c.start_line, "
-        "c.start_char FROM sections s JOIN files f ON f.id = s.file_id LEFT JOIN sections p ON p.id = s.parent_id "
-        "LEFT JOIN chunks c ON c.file_id = s.file_id AND c.start_line <= s.start_line AND c.end_line >= s.start_line "
-        "WHERE s.id IN (SELECT value FROM json_each(?)) ORDER BY c.ordinal",
-        (json.dumps(section_ids),),
-    )
     hits: dict[str, SymbolHit] = {}
-    for section_id, title, line, character, root, rel_path, parent, text, chunk_line, chunk_char in rows:
-        if str(section_id) in hits:
+    for row in reads.section_headings(section_ids):
+        if row.id in hits:
             continue
-        column = _title_column(str(title), text, _int(line) - _int(chunk_line or 0), _int(chunk_char or 0))
-        span = _span(_int(line), _int(character) if column is None else column, len(str(title)))
-        at = Location(_file_uri(str(root), str(rel_path)), str(rel_path), str(root), span)
-        hits[str(section_id)] = SymbolHit(str(title), "section", at, str(parent or rel_path), 0.0)
+        line_in_chunk = row.start_line - (row.chunk_start_line or 0)
+        column = _title_column(row.title, row.chunk_text, line_in_chunk, row.chunk_start_char or 0)
+        span = _span(row.start_line, row.start_char if column is None else column, len(row.title))
+        at = Location(_file_uri(row.root, row.rel_path), row.rel_path, row.root, span)
+        hits[row.id] = SymbolHit(row.title, "section", at, row.parent_title or row.rel_path, 0.0)
     return hits
 
 
-def _title_column(title: str, chunk_text: object, line_in_chunk: int, chunk_char: int) -> int | None:
+def _title_column(title: str, chunk_text: str | None, line_in_chunk: int, chunk_char: int) -> int | None:
     """Where the title starts on its heading line, or None when the line is not at hand."""
-    if not isinstance(chunk_text, str):
+    if chunk_text is None:
         return None
     lines = chunk_text.split("\n")
     if not 0 <= line_in_chunk < len(lines):
@@ -248,15 +235,16 @@ def _meaning_matches(searcher: Searcher, text: str, depth: int) -> list[SymbolHi
     hits = searcher.search(parse_query(query=text, k=depth))
     if not hits:
         return []
-    files = _files_of(searcher.store, [hit.chunk_id for hit in hits])
-    symbols = _file_symbols(searcher.store, list(set(files.values())))
-    sections = _file_sections(searcher.store, list(set(files.values())))
+    reads = searcher.reads
+    files = reads.chunk_files([hit.chunk_id for hit in hits])
+    symbols = _file_symbols(reads, list(set(files.values())))
+    sections = _file_sections(reads, list(set(files.values())))
     places: list[SymbolHit | str | None] = []
     for hit in hits:
         file_id = files.get(hit.chunk_id, "")
         symbol = _symbol_around(hit, symbols.get(file_id, []))
         places.append(symbol or _section_around(hit.snippet_line, sections.get(file_id, [])))
-    headings = _sections(searcher.store, [place for place in places if isinstance(place, str)])
+    headings = _sections(reads, [place for place in places if isinstance(place, str)])
     top = max(hits[0].score, 1e-9)
     return [
         _rescored(_resolved(place, headings, hit), 0.9 * hit.score / top)
@@ -271,74 +259,44 @@ def _resolved(place: SymbolHit | str | None, headings: dict[str, SymbolHit], hit
     return headings.get(place, _file_hit(hit)) if place is not None else _file_hit(hit)
 
 
-def _files_of(store: SqliteStore, chunk_ids: list[str]) -> dict[str, str]:
-    rows = store.query(
-        "SELECT id, file_id FROM chunks WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(chunk_ids),)
-    )
-    return {str(chunk): str(file) for chunk, file in rows}
+def _symbol_hit_in(symbol: FileSymbol, hit: SearchHit) -> SymbolHit:
+    """A symbol of the search hit's file as a workspace-symbol hit."""
+    at = Location(hit.uri, hit.path, hit.root, _span(symbol.name_line, symbol.name_char, len(symbol.name)))
+    return _symbol_hit(symbol.name, symbol.qualified_name, symbol.kind, at)
 
 
-@dataclass(frozen=True)
-class _FileSymbol:
-    name: str
-    qualified_name: str
-    kind: str
-    name_line: int
-    name_char: int
-    start_line: int
-    end_line: int
-    chunk_id: str | None
-
-    def hit_in(self, hit: SearchHit) -> SymbolHit:
-        """This symbol as a workspace-symbol hit, in the search hit's file."""
-        at = Location(hit.uri, hit.path, hit.root, _span(self.name_line, self.name_char, len(self.name)))
-        return _symbol_hit(self.name, self.qualified_name, self.kind, at)
-
-
-def _file_symbols(store: SqliteStore, file_ids: list[str]) -> dict[str, list[_FileSymbol]]:
+def _file_symbols(reads: IndexReads, file_ids: list[str]) -> dict[str, list[FileSymbol]]:
     """The symbols of each file, in the order they are defined."""
-    rows = store.query(
-        "SELECT file_id, name, qualified_name, kind, name_line, name_char, start_line, end_line, chunk_id "
-        "FROM symbols WHERE file_id IN (SELECT value FROM json_each(?)) ORDER BY start_line",
-        (json.dumps(file_ids),),
-    )
-    symbols: dict[str, list[_FileSymbol]] = {}
-    for file_id, name, qualified, kind, *lines, chunk_id in rows:
-        line, character, start, end = (_int(value) for value in lines)
-        symbol = _FileSymbol(str(name), str(qualified), str(kind), line, character, start, end, _text(chunk_id))
-        symbols.setdefault(str(file_id), []).append(symbol)
+    symbols: dict[str, list[FileSymbol]] = {}
+    for symbol in reads.symbols_in_files(file_ids):
+        symbols.setdefault(symbol.file_id, []).append(symbol)
     return symbols
 
 
-def _symbol_around(hit: SearchHit, symbols: list[_FileSymbol]) -> SymbolHit | None:
+def _symbol_around(hit: SearchHit, symbols: list[FileSymbol]) -> SymbolHit | None:
     """The innermost symbol whose extent holds the hit's best line; else the first symbol the hit's chunk
     defines at or after that line (a doc comment sits above its definition); else its first symbol."""
     line = hit.snippet_line
     around = [s for s in symbols if s.start_line <= line <= s.end_line]
     if around:
-        return max(around, key=lambda s: (s.start_line, -s.end_line)).hit_in(hit)
+        return _symbol_hit_in(max(around, key=lambda s: (s.start_line, -s.end_line)), hit)
     own = [s for s in symbols if s.chunk_id == hit.chunk_id]
     after = [s for s in own if s.name_line >= line]
-    return (after or own)[0].hit_in(hit) if own else None
+    return _symbol_hit_in((after or own)[0], hit) if own else None
 
 
-def _file_sections(store: SqliteStore, file_ids: list[str]) -> dict[str, list[tuple[str, int, int, int]]]:
-    """(id, level, first line, end line) of the sections of each file."""
-    rows = store.query(
-        "SELECT file_id, id, level, start_line, end_line FROM sections "
-        "WHERE file_id IN (SELECT value FROM json_each(?))",
-        (json.dumps(file_ids),),
-    )
-    sections: dict[str, list[tuple[str, int, int, int]]] = {}
-    for file_id, section_id, level, start, end in rows:
-        sections.setdefault(str(file_id), []).append((str(section_id), _int(level), _int(start), _int(end)))
+def _file_sections(reads: IndexReads, file_ids: list[str]) -> dict[str, list[SectionExtent]]:
+    """The sections of each file."""
+    sections: dict[str, list[SectionExtent]] = {}
+    for section in reads.section_extents(file_ids):
+        sections.setdefault(section.file_id, []).append(section)
     return sections
 
 
-def _section_around(line: int, sections: list[tuple[str, int, int, int]]) -> str | None:
+def _section_around(line: int, sections: list[SectionExtent]) -> str | None:
     """The deepest section holding the line (a section's end line belongs to the next one)."""
-    around = [s for s in sections if s[2] <= line < max(s[3], s[2] + 1)]
-    return max(around, key=lambda s: (s[1], s[2]))[0] if around else None
+    around = [s for s in sections if s.start_line <= line < max(s.end_line, s.start_line + 1)]
+    return max(around, key=lambda s: (s.level, s.start_line)).id if around else None
 
 
 def _file_hit(hit: SearchHit) -> SymbolHit:
@@ -357,13 +315,3 @@ def _span(line: int, character: int, length: int) -> Range:
 def _file_uri(root: str, rel_path: str) -> str:
     """Cached: Path.as_uri costs microseconds, and a query may list a thousand definitions."""
     return (Path(root) / rel_path).as_uri()
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _int(value: object) -> int:
-    if not isinstance(value, int):
-        raise TypeError(f"expected an integer column, got {value!r}")
-    return value

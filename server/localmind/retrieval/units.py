@@ -14,7 +14,7 @@ import json
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
-UnitRow = tuple[str, str, str, str | None, str]  # chunk id, file id, file kind, symbol, heading path (JSON)
+from localmind.stores.records import UnitRow
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from typing import Final
 from neo4j import Driver, RoutingControl
 
 from localmind.config import GraphSettings
+from localmind.stores.neo4j_driver import DRIVERS, translated_errors
 from localmind.stores.ports import StoreError
 
 log = logging.getLogger(__name__)
@@ -114,9 +115,6 @@ def migrate(driver: Driver, database: str, migrations: tuple[Migration, ...] = M
 
 def migrate_database(settings: GraphSettings) -> list[int]:
     """What `localmind migrate` runs: bring the configured database's graph schema up to date."""
-    # The shared drivers and the error messages live with the graph adapter, which imports this module.
-    from localmind.stores.neo4j_graph import DRIVERS, translated_errors
-
     key, driver = DRIVERS.acquire(settings)
     try:
         with translated_errors(settings):

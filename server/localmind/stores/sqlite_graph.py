@@ -1,4 +1,4 @@
-"""Graph neighbourhoods read from the embedded SQLite store (the Neo4j adapter will answer the same).
+"""Graph neighbourhoods read from the embedded SQLite store; `neo4j_graph.py` answers the same queries.
 
 Each method takes ids or names as bound parameters (a JSON array through json_each), so nothing that a
 user or a file supplies becomes SQL. Each returns (from, to) pairs: the seed and the chunk reached.

@@ -11,6 +11,7 @@ import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from localmind.stores.ports import StoreError
 from localmind.stores.readback import load_file_update
 from localmind.stores.records import FileState, FileUpdate
+from localmind.stores.sqlite_reads import SqliteReads
 from localmind.stores.sqlite_schema import FILE_OWNED_TABLES, SCHEMA, SCHEMA_VERSION, UPGRADES
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,10 @@ class SqliteStore:
 
     def close(self) -> None:
         self._db.close()
+
+    def another_connection(self) -> SqliteStore:
+        """A new connection to the same store, for another thread (which closes it)."""
+        return SqliteStore(self.path)
 
     # Schema ---------------------------------------------------------------------------------------
 
@@ -219,20 +225,17 @@ class SqliteStore:
             found.update((h, np.frombuffer(blob, dtype=np.float32)) for h, blob in rows)
         return found
 
-    def chunk_units(self, chunk_ids: list[str]) -> list[tuple[str, str, str, str | None, str]]:
-        """For each chunk: id, file id, the file's kind, the chunk's symbol and its heading path (JSON)."""
-        rows = self._db.execute(
-            "SELECT c.id, c.file_id, f.kind, c.symbol, c.heading_path FROM chunks c JOIN files f ON f.id = c.file_id "
-            "WHERE c.id IN (SELECT value FROM json_each(?))",
-            (json.dumps(chunk_ids),),
-        )
-        return [
-            (str(i), str(file), str(kind), None if symbol is None else str(symbol), str(h))
-            for i, file, kind, symbol, h in rows
-        ]
+    @cached_property
+    def reads(self) -> SqliteReads:
+        """The named reads of this store (ports.IndexReads), over its own connection and as thread-confined."""
+        return SqliteReads(self._db)
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        """Read-only access for features and tests; values always travel as parameters."""
+        """Raw read-only SQL for tests and tools; values always travel as parameters.
+
+        Features must not use it: they read through the named methods of `reads` (stores/sqlite_reads.py),
+        so that the schema stays inside the store and other adapters can answer the same reads.
+        """
         return list(self._db.execute(sql, params).fetchall())
 
     def stats(self) -> dict[str, object]:

@@ -5,7 +5,7 @@ import * as vscode from "vscode";
 
 import { searchResults } from "../config";
 import { errorMessage } from "../format";
-import { Commands, type SearchHit } from "../lsp_ext";
+import { Commands } from "../lsp_ext";
 import type { LocalMindServer } from "../server";
 import { attachHitBehaviour, type HitItem, hitItem, messageItem } from "./hitPicker";
 
@@ -24,7 +24,7 @@ export async function relatedToFile(server: LocalMindServer, uri?: vscode.Uri): 
   attachHitBehaviour(pick);
   pick.show();
   try {
-    const hits = await server.command<SearchHit[]>(Commands.related, [{ uri: target.toString(), k: Math.min(searchResults(), 100) }]);
+    const hits = await server.command(Commands.related, { uri: target.toString(), k: Math.min(searchResults(), 100) });
     pick.items = hits.length > 0 ? hits.map(hitItem) : [messageItem("$(search-stop) Nothing related found")];
   } catch (error) {
     pick.items = [messageItem("$(error) Related failed", errorMessage("related", error))];

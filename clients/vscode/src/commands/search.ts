@@ -33,7 +33,7 @@ export function searchWorkspace(server: LocalMindServer, initialQuery = ""): vsc
     pick.busy = true;
     let hits: SearchHit[] = [];
     try {
-      const final = await server.commandWithPartials<SearchHit[] | null, SearchHit[]>(
+      const final = await server.commandWithPartials(
         Commands.search,
         (token): SearchArgs => ({ query, k: searchResults(), partialResultToken: token }),
         (batch) => {

@@ -3,12 +3,12 @@
 import * as vscode from "vscode";
 
 import { errorMessage, statusLines, statusBarView } from "../format";
-import { Commands, type ReindexResult } from "../lsp_ext";
+import { Commands } from "../lsp_ext";
 import type { LocalMindServer } from "../server";
 
 export async function reindexWorkspace(server: LocalMindServer): Promise<void> {
   try {
-    await server.command<ReindexResult>(Commands.reindex);
+    await server.command(Commands.reindex);
     void server.refreshStatus();
     void vscode.window.showInformationMessage("Local Mind: re-indexing the workspace.");
   } catch (error) {

@@ -5,7 +5,7 @@ import * as vscode from "vscode";
 
 import { ChatPanel } from "../chatPanel";
 import { errorMessage } from "../format";
-import { Commands, type SummarizeResult } from "../lsp_ext";
+import { Commands } from "../lsp_ext";
 import { summaryMarkdown } from "../questions";
 import type { LocalMindServer } from "../server";
 
@@ -25,7 +25,7 @@ export async function summarizeFile(server: LocalMindServer, extensionUri: vscod
   try {
     const result = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Window, title: "Local Mind: summarizing" },
-      () => server.command<SummarizeResult>(Commands.summarize, [{ uri: target.toString() }]),
+      () => server.command(Commands.summarize, { uri: target.toString() }),
     );
     panel.showSummary(title, summaryMarkdown(result), result.sources, result.questions, result.extractive);
   } catch (error) {

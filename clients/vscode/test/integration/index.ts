@@ -64,7 +64,7 @@ interface Status {
   indexing?: { running: boolean; runs: number };
 }
 
-const status = (): Promise<Status> => api.server.command<Status>("localmind.status");
+const status = (): Promise<Status> => api.server.command("localmind.status");
 
 test("the extension activates and returns its API", async () => {
   const extension = vscode.extensions.getExtension<LocalMindApi>(EXTENSION_ID);

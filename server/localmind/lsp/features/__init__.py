@@ -1,4 +1,8 @@
-"""Editor features, one small class per concern. Each registers its own handlers on the server."""
+"""Editor features, one small class per concern, and the server built with all of them.
+
+Each feature registers its own handlers; this is the one place that knows the whole list, so the server
+module (protocol and error containment) imports no feature.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,13 @@ from localmind.lsp.features.lifecycle import LifecycleFeature
 from localmind.lsp.features.navigation import NavigationFeature
 from localmind.lsp.server import LocalMindServer
 from localmind.lsp.session import Session
+
+
+def build_server() -> LocalMindServer:
+    """A server with every feature registered."""
+    server = LocalMindServer()
+    register_all(server, Session(server))
+    return server
 
 
 def register_all(server: LocalMindServer, session: Session) -> None:

@@ -14,30 +14,23 @@ from lsprotocol.converters import get_converter
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import to_fs_path
 
-from localmind.chat.ask import MAX_QUESTION_CHARS, AskRequest, Chat, Selection, chat_executor
+from localmind.chat.ask import MAX_QUESTION_CHARS, AskRequest, Selection, chat_executor
 from localmind.chat.llm import Cancellation
-from localmind.chat.summarize import Summarizer, read_file
+from localmind.chat.summarize import read_file
 from localmind.lsp.convert import degraded_roles, hit_json
 from localmind.lsp.errors import request_failed
 from localmind.lsp.features.base import Feature, contained
 from localmind.lsp.features.indexing import IndexingFeature
+from localmind.lsp.protocol import ASK, PARTIAL_BATCH, REINDEX, RELATED, SEARCH, STATUS, SUMMARIZE
 from localmind.lsp.server import LocalMindProtocol, LocalMindServer
 from localmind.lsp.session import Session
 from localmind.observability.context import carry
 from localmind.retrieval import SearchHit, parse_query
 from localmind.retrieval.results import Position, Range
-from localmind.service import Readers, WorkspaceService
+from localmind.wiring import Readers
 
-SEARCH = "localmind.search"
-RELATED = "localmind.related"
-REINDEX = "localmind.reindex"
-STATUS = "localmind.status"
-ASK = "localmind.ask"
-SUMMARIZE = "localmind.summarize"
 _CONVERTER = get_converter()
 T = TypeVar("T")
-# Partial results go out in batches of this many hits.
-PARTIAL_BATCH = 10
 _SEARCH_FIELDS = {"query", "k", "path", "kind", "language", "root"}
 
 
@@ -118,7 +111,7 @@ class CommandsFeature(Feature):
         work_done = request.pop("workDoneToken", None)
         service = self.session.require_service()
         ask_request = self._ask_request(request)
-        chat = Chat(service.settings.llm, service.conversations, *_llm_guard(service))
+        chat = service.chat()
         loop = asyncio.get_running_loop()
 
         def on_delta(text: str) -> None:
@@ -148,7 +141,7 @@ class CommandsFeature(Feature):
         if place is None:
             raise request_failed(f"{to_fs_path(uri) or uri} is not inside an open workspace folder")
         root, rel_path = place
-        summarizer = Summarizer(service.settings.llm, *_llm_guard(service))
+        summarizer = service.summarizer()
         budget = summarizer.budget_chars()
         work_done = argument.get("workDoneToken") if isinstance(argument, dict) else None
         progress = _WorkDone(self.server, work_done, "Local Mind: summarizing")
@@ -229,12 +222,6 @@ async def _on_chat_thread(work: Callable[[threading.Event], T]) -> T:
     except asyncio.CancelledError:
         cancel.set()
         raise
-
-
-def _llm_guard(service: WorkspaceService) -> tuple[Any, int]:
-    """The LLM's guard (breaker, metrics) and how often a failure before the first token is retried."""
-    guard = service.resilience.guard("llm")
-    return guard, guard.policy.retries
 
 
 class _WorkDone:

@@ -8,7 +8,7 @@ from localmind.lsp.convert import degraded_note
 from localmind.lsp.features.base import Feature, quiet
 from localmind.retrieval.cards import build_card, render_markdown
 from localmind.retrieval.navigation import word_at
-from localmind.service import Readers
+from localmind.wiring import Readers
 
 # Seconds a hover's backend calls (Milvus, Neo4j, the embedder) may take in all: a slow or frozen server
 # costs a hover at most this, then the card is built from the other signals.

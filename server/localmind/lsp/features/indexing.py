@@ -15,6 +15,7 @@ from lsprotocol import types
 
 from localmind.indexing.pipeline import IndexCancelled, IndexReport, Progress
 from localmind.lsp.features.base import Feature
+from localmind.lsp.protocol import INDEX_PROGRESS_PREFIX
 from localmind.lsp.server import LocalMindServer
 from localmind.lsp.session import Session
 
@@ -104,7 +105,7 @@ class _ProgressReporter:
         window = server.client_capabilities.window
         token: str | None = None
         if window is not None and window.work_done_progress:
-            token = f"localmind-index-{uuid.uuid4()}"
+            token = f"{INDEX_PROGRESS_PREFIX}{uuid.uuid4()}"
             try:
                 await asyncio.wait_for(server.work_done_progress.create_async(token), timeout=5)
             except Exception as exc:  # A client that refuses a progress token still gets indexed.

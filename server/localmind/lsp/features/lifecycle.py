@@ -10,7 +10,7 @@ from lsprotocol import types
 from localmind.lsp.features.base import Feature
 from localmind.lsp.features.indexing import IndexingFeature
 from localmind.lsp.logs import ClientLogHandler, forward_to_client, stop_forwarding
-from localmind.lsp.server import LocalMindServer
+from localmind.lsp.server import LocalMindProtocol, LocalMindServer
 from localmind.lsp.session import Session
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,8 @@ class LifecycleFeature(Feature):
         await self._reconfigure(force_index=False)
 
     def shutdown(self, params: None) -> None:
+        if isinstance(self.server.protocol, LocalMindProtocol):
+            self.server.protocol.cancel_other_requests()
         stop_forwarding(self.log_handler)
         self.session.close()
 

@@ -11,7 +11,7 @@ from localmind.lsp.features.diagnostics import NOTE_SUFFIXES
 from localmind.retrieval.navigation import DocumentSymbol, link_at, word_at
 from localmind.retrieval.results import Location
 from localmind.retrieval.symbols import workspace_symbols
-from localmind.service import Readers
+from localmind.wiring import Readers
 
 _SYMBOL_KINDS = {
     "function": types.SymbolKind.Function,

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from localmind.indexing.redact import redact
+from localmind.secret_masking import redact
 
 PRIVATE_KEY = """config = '''
 -----BEGIN RSA PRIVATE KEY-----

@@ -1,4 +1,4 @@
-"""Mask secrets (keys, tokens, passwords) in text before it is indexed.
+"""Mask secrets (keys, tokens, passwords) in text: before it is indexed, sent to an LLM, or logged.
 
 Invariant: masking never changes the length of the text nor the position of any character outside a
 secret. Every character of a secret becomes ``*`` except line breaks (``\\n`` and ``\\r``), which
