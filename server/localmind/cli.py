@@ -195,6 +195,8 @@ def _print_report(report: IndexReport, as_json: bool) -> None:
         "secrets_redacted": report.secrets_redacted,
         "skipped": dict(report.skipped),
         "seconds": round(report.seconds, 3),
+        "searchable_seconds": round(report.searchable_seconds, 3),
+        "embedding_seconds": round(report.seconds - report.searchable_seconds, 3),
         "embed_seconds": round(report.embed_seconds, 3),
         "chunks_per_second": round(rate, 1),
     }
@@ -204,7 +206,9 @@ def _print_report(report: IndexReport, as_json: bool) -> None:
         return
     out.print(
         f"indexed {report.files_indexed} files ({report.files_unchanged} unchanged, {report.files_deleted} deleted), "
-        f"{report.chunks_written} chunks ({report.chunks_embedded} embedded) in {report.seconds:.1f} s"
+        f"{report.chunks_written} chunks ({report.chunks_embedded} embedded) in {report.seconds:.1f} s: "
+        f"searchable by words and links after {report.searchable_seconds:.1f} s (phase 1), "
+        f"by meaning after {report.seconds - report.searchable_seconds:.1f} s more (phase 2)"
     )
     for reason, count in report.skipped.most_common():
         out.print(f"  skipped {count}: {reason}")
@@ -212,22 +216,36 @@ def _print_report(report: IndexReport, as_json: bool) -> None:
 
 @contextmanager
 def _progress_reporter() -> Iterator[Callable[[IndexProgress], None]]:
-    """A live bar on a terminal; plain lines (at most one every two seconds) otherwise."""
+    """A live bar on a terminal; plain lines (at most one every two seconds) otherwise. Phase 1 counts files,
+    phase 2 (embedding, with everything already searchable by words) counts chunks."""
     if err.is_terminal:
         columns = (*Progress.get_default_columns(), TextColumn("{task.fields[chunks]} chunks"))
         with Progress(*columns, console=err, transient=True) as bar:
-            task = bar.add_task("indexing", total=None, chunks=0)
-            yield lambda p: bar.update(task, completed=p.files_done, total=p.files_total, chunks=p.chunks)
+            task = bar.add_task("indexing files", total=None, chunks=0)
+            yield lambda p: bar.update(task, **_bar_fields(p))
         return
-    last = [0.0]
+    last = [0.0, 0.0]  # When a line was last printed, and when the current phase began.
 
     def line(p: IndexProgress) -> None:
-        if p.elapsed - last[0] >= 2.0 or p.files_done == p.files_total:
+        done, total = (p.embedded, p.to_embed) if p.phase == "embedding" else (p.files_done, p.files_total)
+        if p.phase == "embedding" and not last[1]:
+            last[1] = p.elapsed
+        if p.elapsed - last[0] >= 2.0 or done == total:
             last[0] = p.elapsed
-            eta = p.elapsed / p.files_done * (p.files_total - p.files_done) if p.files_done else 0.0
-            err.print(f"indexed {p.files_done}/{p.files_total} files, {p.chunks} chunks, eta {eta:.0f} s")
+            spent = p.elapsed - last[1]
+            eta = spent / done * (total - done) if done else 0.0
+            if p.phase == "embedding":
+                err.print(f"searchable; embedded {done}/{total} chunks for meaning search, eta {eta:.0f} s")
+            else:
+                err.print(f"indexed {done}/{total} files, {p.chunks} chunks, eta {eta:.0f} s")
 
     yield line
+
+
+def _bar_fields(p: IndexProgress) -> dict[str, Any]:
+    if p.phase == "embedding":
+        return {"description": "embedding (searchable)", "completed": p.embedded, "total": p.to_embed}
+    return {"description": "indexing files", "completed": p.files_done, "total": p.files_total, "chunks": p.chunks}
 
 
 def cmd_search(args: argparse.Namespace, settings: Settings) -> int:

@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,7 +25,7 @@ from localmind.chat.conversations import Conversations
 from localmind.chat.summarize import Summarizer
 from localmind.config import Settings
 from localmind.embeddings import OnnxEmbedder
-from localmind.indexing.pipeline import IndexCancelled, IndexReport, Progress, replay_outbox
+from localmind.indexing.pipeline import IndexCancelled, IndexReport, OpenFiles, Progress, ShouldYield, replay_outbox
 from localmind.indexing.workspace import Workspace
 from localmind.observability import metrics
 from localmind.observability.context import bound, carry, new_correlation_id
@@ -101,10 +102,19 @@ class WorkspaceService:
 
     # Indexing --------------------------------------------------------------------------------------
 
-    def index(self, on_progress: Callable[[Progress], None], cancelled: Callable[[], bool]) -> Future[IndexReport]:
-        """One incremental pass on the indexing thread; `cancelled` is polled after every batch of files."""
+    def index(
+        self,
+        on_progress: Callable[[Progress], None],
+        cancelled: Callable[[], bool],
+        should_yield: ShouldYield | None = None,
+        open_files: OpenFiles | None = None,
+    ) -> Future[IndexReport]:
+        """One incremental pass on the indexing thread; `cancelled` is polled after every batch of files or
+        chunks. Its embedding phase embeds `open_files` first and stops early when `should_yield` says that
+        another pass waits (which then embeds what is left)."""
         metrics.INDEX_QUEUE_DEPTH.inc()
-        return self._indexer.submit(carry(self._index), on_progress, cancelled)
+        run = partial(self._index, on_progress, cancelled, should_yield, open_files)
+        return self._indexer.submit(carry(run))
 
     def _index_embedder(self) -> OnnxEmbedder:
         """The indexing thread's own session, created on that thread after it lowered its priority, so
@@ -112,24 +122,36 @@ class WorkspaceService:
         _lower_thread_priority()
         return self.components.index_embedder()
 
-    def _index(self, on_progress: Callable[[Progress], None], cancelled: Callable[[], bool]) -> IndexReport:
+    def _index(
+        self,
+        on_progress: Callable[[Progress], None],
+        cancelled: Callable[[], bool],
+        should_yield: ShouldYield | None,
+        open_files: OpenFiles | None,
+    ) -> IndexReport:
         metrics.INDEX_QUEUE_DEPTH.dec()
         with bound(correlation=new_correlation_id()):
-            return self._index_run(on_progress, cancelled)
+            return self._index_run(on_progress, cancelled, should_yield, open_files)
 
-    def _index_run(self, on_progress: Callable[[Progress], None], cancelled: Callable[[], bool]) -> IndexReport:
+    def _index_run(
+        self,
+        on_progress: Callable[[Progress], None],
+        cancelled: Callable[[], bool],
+        should_yield: ShouldYield | None,
+        open_files: OpenFiles | None,
+    ) -> IndexReport:
         state = self.index_state
         state.running, state.last_error = True, None
 
         def progress(event: Progress) -> None:
-            state.files_done, state.files_total, state.chunks = event.files_done, event.files_total, event.chunks
+            state.observe(event)
             on_progress(event)
             if cancelled():
                 raise IndexCancelled("indexing was cancelled")
 
         try:
             self.remote()
-            indexer = self.components.indexer(progress, self._index_embedder())
+            indexer = self.components.indexer(progress, self._index_embedder(), open_files, should_yield)
             report = indexer.run()
             metrics.CHUNKS_INDEXED.inc(report.chunks_written)
             state.last_report = _report_json(report)

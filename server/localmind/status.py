@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from localmind.config import Settings
+from localmind.indexing.pipeline import Progress
 from localmind.resilience import State
 from localmind.stores.replication import DrainReport
 
@@ -29,6 +30,18 @@ class IndexState:
     last_error: str | None = None
     finished_at: float | None = None
     last_drain: DrainReport | None = None
+    phase: str = "indexing"  # The running pass's phase: "indexing" (files) or "embedding" (chunks).
+    embedded: int = 0
+    to_embed: int = 0
+
+    def observe(self, event: Progress) -> None:
+        """Take in a progress event of the running pass."""
+        self.phase, self.chunks = event.phase, event.chunks
+        if event.phase == "embedding":
+            self.embedded, self.to_embed = event.embedded, event.to_embed
+        else:
+            self.files_done, self.files_total = event.files_done, event.files_total
+            self.embedded = self.to_embed = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -37,6 +50,9 @@ class IndexState:
             "files_total": self.files_total,
             "chunks": self.chunks,
             "runs": self.runs,
+            "phase": self.phase,
+            "embedded": self.embedded,
+            "to_embed": self.to_embed,
             "last_report": self.last_report,
             "last_error": self.last_error,
         }
@@ -89,6 +105,9 @@ def summary(backends: dict[str, dict[str, Any]], state: IndexState, stats: dict[
     ]
     if degraded:
         return "degraded: " + ", ".join(degraded)
+    if state.running and state.phase == "embedding":
+        percent = int(100 * state.embedded / state.to_embed) if state.to_embed else 0
+        return f"searchable; embedding {percent}%"
     if state.running:
         percent = int(100 * state.files_done / state.files_total) if state.files_total else 0
         return f"indexing {percent}%"

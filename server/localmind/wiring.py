@@ -22,7 +22,7 @@ from localmind.chat.summarize import Summarizer
 from localmind.config import Settings
 from localmind.embeddings import OnnxEmbedder, load_embedder
 from localmind.errors import LocalMindError
-from localmind.indexing.pipeline import Indexer, ProgressCallback
+from localmind.indexing.pipeline import Indexer, OpenFiles, ProgressCallback, ShouldYield
 from localmind.indexing.workspace import Workspace, find_workspace, open_workspace
 from localmind.resilience import Attempted, Guarded, Resilience
 from localmind.retrieval import Searcher
@@ -162,11 +162,19 @@ class Components:
         searcher = Searcher(store, self.guarded_embedder(), self.settings.retrieval, remote.graph, remote.vectors)
         return Readers(store, searcher, Navigator(store))
 
-    def indexer(self, progress: ProgressCallback | None = None, embedder: OnnxEmbedder | None = None) -> Indexer:
+    def indexer(
+        self,
+        progress: ProgressCallback | None = None,
+        embedder: OnnxEmbedder | None = None,
+        open_files: OpenFiles | None = None,
+        should_yield: ShouldYield | None = None,
+    ) -> Indexer:
         """An indexer feeding the selected server backends; it embeds with `embedder` (by default the guarded
-        shared embedder)."""
+        shared embedder), `open_files` first, and stops embedding early when `should_yield` says so."""
         sinks = self.remote().sinks
-        return Indexer(self.workspace, self.settings.indexing, embedder or self.guarded_embedder(), progress, sinks)
+        embedder = embedder or self.guarded_embedder()
+        settings = self.settings.indexing
+        return Indexer(self.workspace, settings, embedder, progress, sinks, open_files, should_yield)
 
     def chat(self, conversations: Conversations | None = None) -> Chat:
         """Grounded chat behind the LLM's guard, keeping its history in `conversations`."""

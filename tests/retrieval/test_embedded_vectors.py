@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from localmind.stores.embedded_vectors import EmbeddedVectorIndex
-from localmind.stores.records import ChunkRecord, FileRecord, FileUpdate
+from localmind.stores.records import ChunkRecord, FileRecord, FileUpdate, PendingVector
 from localmind.stores.sqlite_store import SqliteStore
 
 DIMENSIONS = 8
@@ -55,3 +55,36 @@ def test_other_models_and_k_zero_find_nothing(store: SqliteStore) -> None:
     query = np.ones(DIMENSIONS, dtype=np.float32)
     assert EmbeddedVectorIndex(store, "other-model", DIMENSIONS).search(query, 5) == []
     assert EmbeddedVectorIndex(store, "m", DIMENSIONS).search(query, 0) == []
+
+
+def pending_file(store: SqliteStore, f: int) -> list[PendingVector]:
+    """A file written in phase 1 with every vector pending."""
+    chunks = [
+        ChunkRecord(f"c{f}-{n}", f"f{f}", n, f"text {f} {n}", f"h{f}{n}", (n, 0, n, 4), (), None, None, 3, None)
+        for n in range(3)
+    ]
+    record = FileRecord(f"f{f}", "/r", f"file{f}.txt", "docs", "text", None, 1, 0, f"h{f}")
+    placeholders = np.zeros((3, DIMENSIONS), dtype=np.float32)
+    store.write_file(FileUpdate(record, chunks, placeholders, "m", pending={c.id: c.text for c in chunks}))
+    return store.pending_vectors(100)
+
+
+def test_vectors_added_step_by_step_are_appended_and_a_removal_reloads(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = EmbeddedVectorIndex(store, "m", DIMENSIONS)
+    query = np.random.default_rng(3).standard_normal(DIMENSIONS).astype(np.float32)
+    index.search(query, 5)
+    whole_loads: list[int] = []
+    load = index._load
+    monkeypatch.setattr(index, "_load", lambda rows: (whole_loads.append(len(rows)), load(rows)))
+    waiting = pending_file(store, 9)
+    rng = np.random.default_rng(5)
+    for item in waiting:  # Phase 2: one vector per step.
+        vector = rng.standard_normal(DIMENSIONS).astype(np.float32)
+        store.write_vectors("m", [(item, vector / np.linalg.norm(vector))])
+        assert [c for c, _ in index.search(query, 100)] == brute_force(store, query, None)
+    assert whole_loads == [] and len(index) == 33
+    store.delete_file("f2")
+    assert [c for c, _ in index.search(query, 100)] == brute_force(store, query, None)
+    assert whole_loads == [28] and index.file_centroid("f2") is None and index.file_centroid("f9") is not None

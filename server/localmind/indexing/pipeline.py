@@ -1,4 +1,8 @@
-"""The indexer: scan → read → parse → chunk → extract → embed → one transaction per file.
+"""The indexer, in two phases. Phase 1: scan → read → parse → chunk → extract → one transaction per file,
+with each chunk's vector from the embedding cache when its text was embedded before and marked pending
+otherwise; once it ends, every file answers to words and the graph. Phase 2: the pending chunks are embedded
+in batches drawn from many files (open files first, then the most recently modified), each batch stored in
+one transaction, so meaning search covers more of the workspace as it goes.
 
 Incremental: a file whose size and modification time are unchanged is not read; one whose bytes are
 unchanged is not parsed; a chunk whose text was embedded before (by this model) is not embedded
@@ -32,12 +36,15 @@ from localmind.indexing.scanner import ScannedFile, Skipped, scan
 from localmind.indexing.workspace import Workspace
 from localmind.secret_masking import redact
 from localmind.stores.ports import FileSink, IndexStore, StoreError
-from localmind.stores.records import FileRecord, FileState, FileUpdate
+from localmind.stores.records import FileRecord, FileState, FileUpdate, PendingVector
 from localmind.stores.replication import DrainReport, Replicator
 from localmind.stores.sqlite_store import SqliteStore
 
 log = logging.getLogger(__name__)
 _FILES_PER_BATCH = 32
+# Phase 2 embeds this many pending chunks per step (drawn from many files; the embedder sorts them by length
+# into its own batches). A step takes a few seconds on two cores, so progress and priorities stay current.
+_CHUNKS_PER_STEP = 128
 # Bumped whenever parsing or chunking changes what a file becomes: a store made by another version re-parses
 # every file once (vectors whose text is unchanged still come from the cache).
 CHUNKING_VERSION = "2"
@@ -56,6 +63,8 @@ class IndexReport:
     skipped: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    searchable_seconds: float = 0.0  # Phase 1: until every changed file answers to words and the graph.
+    pending_left: int = 0  # Chunks still without a vector when the run ended (a later run embeds them).
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,9 @@ class Progress:
     files_total: int
     chunks: int
     elapsed: float
+    phase: str = "indexing"  # "indexing" (phase 1: files) or "embedding" (phase 2: chunks).
+    embedded: int = 0
+    to_embed: int = 0
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -79,6 +91,12 @@ class _Prepared:
     record: FileRecord
     graph: FileGraph
     embed_texts: list[str]
+
+
+# What tells a run which files the user has open (absolute paths), and whether to stop phase 2 early because
+# another run waits (the pending chunks stay for that run).
+OpenFiles = Callable[[], Iterable[Path]]
+ShouldYield = Callable[[], bool]
 
 
 def check_chunk_settings(settings: IndexingSettings, embedder: OnnxEmbedder) -> None:
@@ -97,14 +115,19 @@ class Indexer:
         embedder: OnnxEmbedder,
         progress: ProgressCallback | None = None,
         sinks: dict[str, FileSink] | None = None,
+        open_files: OpenFiles | None = None,
+        should_yield: ShouldYield | None = None,
     ) -> None:
-        """`sinks` are server backends (by name) fed from the store's outbox after every batch of files."""
+        """`sinks` are server backends (by name) fed from the store's outbox after every batch of files;
+        `open_files` are embedded first in phase 2, which stops early when `should_yield` says so."""
         check_chunk_settings(settings, embedder)
         self.workspace = workspace
         self.settings = settings
         self.embedder = embedder
         self.progress = progress or (lambda _event: None)
         self.sinks = sinks or {}
+        self.open_files = open_files or (lambda: ())
+        self.should_yield = should_yield or (lambda: False)
         self.last_drain: DrainReport | None = None
         self._replicator: Replicator | None = None
 
@@ -140,6 +163,8 @@ class Indexer:
             for root in self.workspace.roots:
                 self._index_root(store, root, report, started, rechunk)
             store.set_meta(_CHUNKING_KEY, CHUNKING_VERSION)
+            report.searchable_seconds = time.perf_counter() - started
+            self._embed_pending(store, report, started)
             status = "done"
         except IndexCancelled:
             status = "cancelled"
@@ -197,15 +222,10 @@ class Indexer:
                 store.touch_file(known[scanned.rel_path].id, scanned.size, scanned.mtime_ns)
             else:
                 prepared.append(outcome)
-        vectors, fresh = self._embed(store, prepared, report)
+        hashes = list({ids.text_hash(t) for item in prepared for t in item.embed_texts})
+        cached = store.cached_vectors(self.embedder.model_id, hashes)
         for item in prepared:
-            rows = (
-                np.stack([vectors[ids.text_hash(t)] for t in item.embed_texts])
-                if item.embed_texts
-                else _empty(self.embedder)
-            )
-            new = {h: fresh[h] for h in (ids.text_hash(t) for t in item.embed_texts) if h in fresh}
-            store.write_file(_update(item, rows, self.embedder.model_id, new))
+            store.write_file(_update(item, cached, self.embedder))
             report.files_indexed += 1
             report.chunks_written += len(item.graph.chunks)
 
@@ -257,21 +277,47 @@ class Indexer:
         texts = [embedding_text(title, c.heading_path, c.symbol, c.text, c.context) for c in chunks]
         return _Prepared(scanned, record, graph, texts)
 
-    def _embed(
-        self, store: IndexStore, prepared: list[_Prepared], report: IndexReport
-    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Vectors for every text of the batch: from the cache where possible, else embedded together."""
-        texts = {ids.text_hash(t): t for item in prepared for t in item.embed_texts}
-        vectors = store.cached_vectors(self.embedder.model_id, list(texts))
-        missing = [h for h in texts if h not in vectors]
-        fresh: dict[str, np.ndarray] = {}
-        if missing:
+    # Phase 2 --------------------------------------------------------------------------------------------
+
+    def _embed_pending(self, store: IndexStore, report: IndexReport, started: float) -> None:
+        """Embed every chunk still without a vector, a step at a time, open files first; stop early when
+        another run waits (`should_yield`), leaving the rest for it."""
+        to_embed, embedded = store.pending_count(), 0
+        while to_embed and not self.should_yield():
+            step = store.pending_vectors(_CHUNKS_PER_STEP, self._open_file_ids())
+            if not step:
+                break
+            store.write_vectors(self.embedder.model_id, self._vectors_for(store, step, report))
+            embedded += len(step)
+            self._drain()
+            elapsed = time.perf_counter() - started
+            self.progress(Progress(0, 0, report.chunks_written, elapsed, "embedding", embedded, to_embed))
+        report.pending_left = store.pending_count()
+
+    def _vectors_for(
+        self, store: IndexStore, step: list[PendingVector], report: IndexReport
+    ) -> list[tuple[PendingVector, np.ndarray]]:
+        """Each pending chunk with its vector: from the cache when the same text was embedded meanwhile,
+        else embedded (each distinct text once)."""
+        model = self.embedder.model_id
+        known = store.cached_vectors(model, list({item.text_hash for item in step}))
+        texts = {item.text_hash: item.embed_text for item in step if item.text_hash not in known}
+        if texts:
             began = time.perf_counter()
-            embedded = self.embedder.embed_documents([texts[h] for h in missing])
+            vectors = self.embedder.embed_documents(list(texts.values()))
             report.embed_seconds += time.perf_counter() - began
-            fresh = dict(zip(missing, embedded, strict=True))
-            report.chunks_embedded += len(missing)
-        return {**vectors, **fresh}, fresh
+            report.chunks_embedded += len(texts)
+            known.update(zip(texts, vectors, strict=True))
+        return [(item, known[item.text_hash]) for item in step]
+
+    def _open_file_ids(self) -> list[str]:
+        """The ids of the files the user has open (those inside a root), embedded before the others."""
+        found = []
+        for path in self.open_files():
+            root = next((r for r in self.workspace.roots if path.is_relative_to(r)), None)
+            if root is not None:
+                found.append(ids.file_id(self.workspace.key, root, path.relative_to(root).as_posix()))
+        return found
 
 
 def _finish(store: IndexStore, run_id: int, status: str, report: IndexReport) -> None:
@@ -314,23 +360,28 @@ def _unchanged(scanned: ScannedFile, state: FileState | None, model_id: str) -> 
     )
 
 
-def _empty(embedder: OnnxEmbedder) -> np.ndarray:
-    return np.zeros((0, embedder.dimensions), dtype=np.float32)
-
-
-def _update(item: _Prepared, vectors: np.ndarray, model_id: str, new: dict[str, np.ndarray]) -> FileUpdate:
+def _update(item: _Prepared, cached: dict[str, np.ndarray], embedder: OnnxEmbedder) -> FileUpdate:
+    """The file's update for phase 1: cached vectors where the text was embedded before, the rest pending
+    (their rows of `vectors` are zero placeholders, never stored)."""
     graph = item.graph
+    placeholder = np.zeros(embedder.dimensions, dtype=np.float32)
+    rows, pending = [], {}
+    for chunk, text in zip(graph.chunks, item.embed_texts, strict=True):
+        vector = cached.get(ids.text_hash(text))
+        if vector is None:
+            pending[chunk.id] = text
+        rows.append(placeholder if vector is None else vector)
     return FileUpdate(
         file=item.record,
         chunks=graph.chunks,
-        vectors=vectors,
-        model_id=model_id,
+        vectors=np.stack(rows) if rows else np.zeros((0, embedder.dimensions), dtype=np.float32),
+        model_id=embedder.model_id,
         symbols=graph.symbols,
         sections=graph.sections,
         tags=graph.tags,
         links=graph.links,
         mentions=graph.mentions,
-        embedded_texts=new,
+        pending=pending,
     )
 
 

@@ -80,12 +80,15 @@ def degraded_note(unavailable: dict[str, tuple[str, float]]) -> str:
     if not unavailable:
         return ""
     parts = [
-        f"{_SIGNAL_OF_ROLE.get(role, role)} unavailable since {time.strftime('%H:%M', time.localtime(since))}"
-        for role, (_, since) in sorted(unavailable.items())
+        why
+        if role == "embedding"
+        else f"{_SIGNAL_OF_ROLE.get(role, role)} unavailable since {time.strftime('%H:%M', time.localtime(since))}"
+        for role, (why, since) in sorted(unavailable.items())
     ]
     return "\n\n_Degraded: " + "; ".join(parts) + " — answered from the other signals._"
 
 
 def degraded_roles(unavailable: dict[str, tuple[str, float]]) -> list[str]:
-    """The roles (graph, vectors, embedder) whose signal a search had to leave out."""
+    """The roles (graph, vectors, embedder) whose signal a search had to leave out, and "embedding" while
+    meaning search covers only part of the chunks."""
     return sorted(unavailable)

@@ -61,6 +61,8 @@ class Searcher:
         self._lock = threading.Lock()
         # Signals left out because their backend failed: role → (error, wall-clock time of the first failure).
         self.unavailable: dict[str, tuple[str, float]] = {}
+        self._coverage: tuple[int, float] = (-1, 1.0)  # (store generation, share of chunks with a vector).
+        self._partial_since: float | None = None
         self._lexical_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localmind-bm25")
         self._lexical_store: SqliteStore | None = None  # Opened and used only on the pool's thread.
         indexed_with = self.store.meta("model_id")
@@ -138,6 +140,20 @@ class Searcher:
             if graph is not None:
                 rankings["graph"] = graph
         return rankings
+
+    def left_out(self) -> dict[str, tuple[str, float]]:
+        """What answers leave out now, by role → (why, since when): backends that failed (`unavailable`), and
+        "embedding" while only part of the chunks has its vector (phase 2 of an indexing pass)."""
+        generation = self.store.generation()
+        if generation != self._coverage[0]:
+            self._coverage = (generation, self.store.dense_coverage())
+        coverage = self._coverage[1]
+        if coverage >= 1.0:
+            self._partial_since = None
+            return dict(self.unavailable)
+        self._partial_since = self._partial_since or time.time()
+        why = f"meaning search covers {coverage:.0%} of the chunks; the rest is being embedded"
+        return {**self.unavailable, "embedding": (why, self._partial_since)}
 
     def _guarded(self, backend: str, call: Callable[[], T]) -> T | None:
         """A signal whose backend (a server, the embedder) fails is left out, so search answers from the

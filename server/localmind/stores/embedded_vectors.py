@@ -1,8 +1,9 @@
 """The embedded vector index: an exact, in-memory float32 matrix over the vectors of the SQLite store.
 
 Exact search is fast enough at workspace scale (about 10 ms for 100k × 384 on one core) and never
-misses a neighbour. The matrix is reloaded when the store's generation counter moves, so writes by
-this process or another are seen at the next search.
+misses a neighbour. The matrix follows the store's generation counter, so writes by this process or
+another are seen at the next search: vectors added since the last look are appended (as phase 2 of an
+indexing pass adds them, step by step), and after any removal the matrix is loaded whole.
 
 Writes go to the SqliteStore, which keeps a file's vectors in the same transaction as the rest of the
 file's rows: `write_file` and `delete_file` here are the store's own, so the index is a `VectorStore`
@@ -29,10 +30,13 @@ class EmbeddedVectorIndex:
         self._model_id = model_id
         self._dimensions = dimensions
         self._generation = -1
+        self._removed = -1  # The store's removal counter at the last whole load.
+        self._last_rowid = 0  # The newest vector row in the matrix.
         self._lock = threading.Lock()
         self.chunk_ids = np.zeros(0, dtype=object)
         self._file_index = np.zeros(0, dtype=np.int32)
         self._file_ids: list[str] = []
+        self._position: dict[str, int] = {}
         self._matrix = np.zeros((0, dimensions), dtype=np.float32)
 
     def __len__(self) -> int:
@@ -65,9 +69,11 @@ class EmbeddedVectorIndex:
     def file_centroid(self, file_id: str) -> np.ndarray | None:
         """The normalised mean of a file's vectors: where the file as a whole sits; None when it has none."""
         self._refresh()
-        if file_id not in self._file_ids:
+        if file_id not in self._position:
             return None
-        rows = self._matrix[self._file_index == self._file_ids.index(file_id)]
+        rows = self._matrix[self._file_index == self._position[file_id]]
+        if not len(rows):
+            return None
         mean = rows.mean(axis=0)
         norm = float(np.linalg.norm(mean))
         return mean / norm if norm > 0 else None
@@ -76,7 +82,7 @@ class EmbeddedVectorIndex:
         """Every file with vectors of this model → the ids of its chunks."""
         self._refresh()
         with self._lock:  # One reload's arrays, never a mix of two.
-            chunk_ids, positions, file_ids = self.chunk_ids, self._file_index, self._file_ids
+            chunk_ids, positions, file_ids = self.chunk_ids, self._file_index, list(self._file_ids)
         inventory: dict[str, set[str]] = {}
         for chunk_id, position in zip(chunk_ids, positions, strict=True):
             inventory.setdefault(file_ids[position], set()).add(str(chunk_id))
@@ -85,28 +91,48 @@ class EmbeddedVectorIndex:
     def close(self) -> None:
         """Drop the matrix; the store stays open for its owner. A later search reloads it."""
         with self._lock:
-            self.chunk_ids = np.zeros(0, dtype=object)
-            self._file_index = np.zeros(0, dtype=np.int32)
-            self._file_ids = []
-            self._matrix = np.zeros((0, self._dimensions), dtype=np.float32)
-            self._generation = -1
+            self._load([])
+            self._generation = self._removed = -1
 
     def _refresh(self) -> None:
+        """Catch up with the store: while vectors were only added since the last look (phase 2 of an indexing
+        pass adds them step by step), the new rows are appended; after any removal the matrix is loaded whole."""
         generation = self._store.generation()
         if generation == self._generation:
             return
         with self._lock:
-            rows = self._store.query(
-                "SELECT chunk_id, file_id, vector FROM vectors WHERE model_id = ? ORDER BY rowid", (self._model_id,)
-            )
-            file_ids = sorted({str(r[1]) for r in rows})
-            position = {f: i for i, f in enumerate(file_ids)}
-            self.chunk_ids = np.array([r[0] for r in rows], dtype=object)
-            self._file_ids = file_ids
-            self._file_index = np.array([position[str(r[1])] for r in rows], dtype=np.int32)
-            blob = b"".join(r[2] for r in rows)  # type: ignore[misc]
-            self._matrix = np.frombuffer(blob, dtype=np.float32).reshape(len(rows), self._dimensions)
+            removed = self._store.vectors_removed()  # Read before the rows: a removal after it is seen next time.
+            if removed == self._removed:
+                self._append(self._store.vector_rows(self._model_id, self._last_rowid))
+            else:
+                self._load(self._store.vector_rows(self._model_id))
+                self._removed = removed
             self._generation = generation
+
+    def _load(self, rows: list[tuple[int, str, str, bytes]]) -> None:
+        self.chunk_ids = np.zeros(0, dtype=object)
+        self._file_index = np.zeros(0, dtype=np.int32)
+        self._file_ids, self._position = [], {}
+        self._matrix = np.zeros((0, self._dimensions), dtype=np.float32)
+        self._last_rowid = 0
+        self._append(rows)
+
+    def _append(self, rows: list[tuple[int, str, str, bytes]]) -> None:
+        if not rows:
+            return
+        for _, _, file_id, _ in rows:
+            if file_id not in self._position:
+                self._position[file_id] = len(self._file_ids)
+                self._file_ids.append(file_id)
+        added = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(len(rows), self._dimensions)
+        chunk_ids = np.array([r[1] for r in rows], dtype=object)
+        file_index = np.array([self._position[r[2]] for r in rows], dtype=np.int32)
+        # New arrays, never changed in place: `file_inventory` copies one consistent set under the lock, and
+        # searches run on the thread that refreshes.
+        self._matrix = np.concatenate([self._matrix, added]) if len(self._matrix) else added
+        self.chunk_ids = np.concatenate([self.chunk_ids, chunk_ids])
+        self._file_index = np.concatenate([self._file_index, file_index])
+        self._last_rowid = rows[-1][0]
 
 
 def _top_k(scores: np.ndarray, k: int) -> list[int]:

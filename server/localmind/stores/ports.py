@@ -32,6 +32,7 @@ from localmind.stores.records import (
     NoteMention,
     OutlineSection,
     OutlineSymbol,
+    PendingVector,
     SectionExtent,
     SectionHeading,
     SymbolDeclaration,
@@ -69,6 +70,14 @@ class Manifest(Protocol):
     def set_meta(self, key: str, value: str) -> None: ...
 
     def meta(self, key: str) -> str | None: ...
+
+    def pending_vectors(self, limit: int, first_files: Iterable[str] = ()) -> list[PendingVector]:
+        """Chunks written before their vectors (phase 1), those of `first_files` first."""
+
+    def pending_count(self) -> int: ...
+
+    def write_vectors(self, model_id: str, embedded: list[tuple[PendingVector, np.ndarray]]) -> int:
+        """Store waiting chunks' vectors in one transaction; answers how many were stored."""
 
 
 class IndexStore(FileSink, Manifest, Protocol):

@@ -97,6 +97,19 @@ class FileUpdate:
     links: list[LinkRecord] = field(default_factory=list)
     mentions: list[tuple[str, str]] = field(default_factory=list)
     embedded_texts: dict[str, np.ndarray] = field(default_factory=dict)
+    # Chunks whose vectors come later (two-phase indexing): chunk id → the text the model will read. Their
+    # rows of `vectors` are placeholders and are not stored.
+    pending: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PendingVector:
+    """A chunk waiting for its vector: what phase 2 of a run embeds."""
+
+    chunk_id: str
+    file_id: str
+    text_hash: str
+    embed_text: str
 
 
 # Read-side values: what the named reads of the index (stores/ports.py `IndexReads`) answer with. -------

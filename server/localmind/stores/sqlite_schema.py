@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Stores of an older version are moved on by these statements, in order, when there is one for each
 # version in between; otherwise they are rebuilt from the files.
@@ -11,6 +11,11 @@ UPGRADES: dict[int, str] = {
     2: """CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY, backend TEXT NOT NULL, file_id TEXT NOT NULL, op TEXT NOT NULL,
     created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, UNIQUE (backend, file_id))""",
+    # 2 → 3: chunks written before their vectors (two-phase indexing) wait here for the embedder.
+    3: """CREATE TABLE IF NOT EXISTS pending_vectors (
+    chunk_id TEXT PRIMARY KEY, file_id TEXT NOT NULL, text_hash TEXT NOT NULL, embed_text TEXT NOT NULL,
+    mtime_ns INTEGER NOT NULL
+)""",
 }
 
 SCHEMA = """
@@ -36,6 +41,12 @@ CREATE TABLE IF NOT EXISTS vectors (
     chunk_id TEXT PRIMARY KEY, file_id TEXT NOT NULL, model_id TEXT NOT NULL, vector BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS vectors_file ON vectors (file_id);
+-- Chunks whose vectors are still to be computed, with the text the model reads: phase 2 of a run embeds
+-- them (open and recent files first), and a killed run's next one takes up what is left.
+CREATE TABLE IF NOT EXISTS pending_vectors (
+    chunk_id TEXT PRIMARY KEY, file_id TEXT NOT NULL, text_hash TEXT NOT NULL, embed_text TEXT NOT NULL,
+    mtime_ns INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS embedding_cache (
     model_id TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model_id, text_hash)
 ) WITHOUT ROWID;
@@ -97,4 +108,4 @@ CREATE VIEW IF NOT EXISTS edges (kind, src, dst) AS
 """
 
 # Tables whose rows belong to one file and go with it.
-FILE_OWNED_TABLES = ("vectors", "symbols", "sections", "tags", "links", "mentions")
+FILE_OWNED_TABLES = ("vectors", "pending_vectors", "symbols", "sections", "tags", "links", "mentions")

@@ -18,12 +18,14 @@ import numpy as np
 
 from localmind.stores.ports import StoreError
 from localmind.stores.readback import load_file_update
-from localmind.stores.records import FileState, FileUpdate
+from localmind.stores.records import FileState, FileUpdate, PendingVector
 from localmind.stores.sqlite_reads import SqliteReads
 from localmind.stores.sqlite_schema import FILE_OWNED_TABLES, SCHEMA, SCHEMA_VERSION, UPGRADES
 
 log = logging.getLogger(__name__)
 _BUSY_TIMEOUT_MS = 30_000
+# The server backends that store vectors: a file reaches their outbox once every chunk of it has one.
+VECTOR_BACKENDS = frozenset({"milvus"})
 
 
 class SqliteStore:
@@ -118,8 +120,63 @@ class SqliteStore:
         with self.transaction() as db:
             _delete_file_rows(db, update.file.id)
             _insert_file(db, update)
-            _journal(db, self.journal_backends, update.file.id, "write")
+            complete = not update.pending
+            backends = tuple(b for b in self.journal_backends if complete or b not in VECTOR_BACKENDS)
+            _journal(db, backends, update.file.id, "write")
             _bump_generation(db)
+
+    # Vectors that come after their chunks (phase 2) --------------------------------------------------
+
+    def pending_vectors(self, limit: int, first_files: Iterable[str] = ()) -> list[PendingVector]:
+        """Up to `limit` chunks waiting for a vector: those of `first_files` (ids) first, then the most
+        recently modified files' chunks."""
+        rows = self._db.execute(
+            "SELECT chunk_id, file_id, text_hash, embed_text FROM pending_vectors "
+            "ORDER BY file_id IN (SELECT value FROM json_each(?)) DESC, mtime_ns DESC, file_id, chunk_id LIMIT ?",
+            (json.dumps(sorted(set(first_files))), limit),
+        )
+        return [PendingVector(*row) for row in rows]
+
+    def pending_count(self) -> int:
+        return self._count("pending_vectors")
+
+    def vector_rows(self, model_id: str, after_rowid: int = 0) -> list[tuple[int, str, str, bytes]]:
+        """The vectors of a model stored after `after_rowid` (all by default), in the order they were stored:
+        (rowid, chunk id, file id, float32 bytes)."""
+        return [
+            (int(rowid), str(chunk), str(file_id), bytes(blob))
+            for rowid, chunk, file_id, blob in self._db.execute(
+                "SELECT rowid, chunk_id, file_id, vector FROM vectors WHERE model_id = ? AND rowid > ? ORDER BY rowid",
+                (model_id, after_rowid),
+            )
+        ]
+
+    def vectors_removed(self) -> int:
+        """How many times vectors were removed from the store (a counter that only grows)."""
+        return int(self.meta("vectors_removed") or 0)
+
+    def dense_coverage(self) -> float:
+        """The share of chunks that already have their vector."""
+        return dense_coverage(self._count("chunks"), self.pending_count())
+
+    def write_vectors(self, model_id: str, embedded: list[tuple[PendingVector, np.ndarray]]) -> int:
+        """Store the vectors of chunks that were waiting, in one transaction, and put every file that is now
+        whole into the vector backends' outbox. A chunk that stopped waiting meanwhile (its file changed or
+        went) is left out. Answers how many vectors were stored."""
+        stored = 0
+        with self.transaction() as db:
+            for item, vector in embedded:
+                blob = np.asarray(vector, np.float32).tobytes()
+                db.execute("INSERT OR IGNORE INTO embedding_cache VALUES (?, ?, ?)", (model_id, item.text_hash, blob))
+                if db.execute("DELETE FROM pending_vectors WHERE chunk_id = ?", (item.chunk_id,)).rowcount:
+                    db.execute("INSERT INTO vectors VALUES (?, ?, ?, ?)", (item.chunk_id, item.file_id, model_id, blob))
+                    stored += 1
+            backends = tuple(b for b in self.journal_backends if b in VECTOR_BACKENDS)
+            for file_id in {item.file_id for item, _ in embedded}:
+                if not db.execute("SELECT 1 FROM pending_vectors WHERE file_id = ? LIMIT 1", (file_id,)).fetchone():
+                    _journal(db, backends, file_id, "write")
+            _bump_generation(db)
+        return stored
 
     def delete_file(self, file_id: str) -> None:
         with self.transaction() as db:
@@ -250,11 +307,13 @@ class SqliteStore:
             "schema_version": SCHEMA_VERSION,
             "model_id": self.meta("model_id"),
             "files": self._count("files"),
-            "chunks": self._count("chunks"),
+            "chunks": (chunks := self._count("chunks")),
             "symbols": self._count("symbols"),
             "sections": self._count("sections"),
             "tags": self._tally("SELECT 'tags', COUNT(DISTINCT tag) FROM tags")["tags"],
             "vectors": self._count("vectors"),
+            "pending_vectors": (pending := self._count("pending_vectors")),
+            "dense_coverage": dense_coverage(chunks, pending),
             "edges": edges,
             "edge_total": sum(edges.values()),
             "skipped": self._tally("SELECT reason, COUNT(*) FROM skipped GROUP BY reason ORDER BY 2 DESC"),
@@ -270,6 +329,11 @@ class SqliteStore:
         )  # Table names come from constants, never from input.
 
 
+def dense_coverage(chunks: int, pending: int) -> float:
+    """The share of chunks that have their vector (1.0 for an empty store: nothing is missing)."""
+    return round(1.0 - pending / chunks, 4) if chunks else 1.0
+
+
 def _statements(script: str) -> list[str]:
     """Split the schema script; the view's body holds no semicolons but its own terminator."""
     return [part.strip() for part in script.split(";\n") if part.strip()]
@@ -280,6 +344,12 @@ def _bump_generation(db: sqlite3.Connection) -> None:
 
 
 def _delete_file_rows(db: sqlite3.Connection, file_id: str) -> None:
+    if db.execute("DELETE FROM vectors WHERE file_id = ?", (file_id,)).rowcount:
+        # Readers that grow their vector matrix in place reload it whole after a removal.
+        db.execute(
+            "INSERT INTO meta VALUES ('vectors_removed', '1') "
+            "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
     rowids = [row[0] for row in db.execute("SELECT rid FROM chunks WHERE file_id = ?", (file_id,))]
     db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", ((rid,) for rid in rowids))
     db.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
@@ -310,6 +380,11 @@ def _insert_file(db: sqlite3.Connection, update: FileUpdate) -> None:
         ),
     )
     for chunk, vector in zip(update.chunks, update.vectors, strict=True):
+        if chunk.id in update.pending:
+            db.execute(
+                "INSERT INTO pending_vectors VALUES (?, ?, ?, ?, ?)",
+                (chunk.id, f.id, chunk.text_hash, update.pending[chunk.id], f.mtime_ns),
+            )
         cursor = db.execute(
             "INSERT INTO chunks (id, file_id, ordinal, text, text_hash, start_line, start_char, end_line, end_char, "
             "heading_path, symbol, page, token_count, section_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -329,10 +404,11 @@ def _insert_file(db: sqlite3.Connection, update: FileUpdate) -> None:
         )
         lexical = chunk.lexical_text or chunk.text
         db.execute("INSERT INTO chunks_fts (rowid, text) VALUES (?, ?)", (cursor.lastrowid, lexical))
-        db.execute(
-            "INSERT INTO vectors VALUES (?, ?, ?, ?)",
-            (chunk.id, f.id, update.model_id, np.asarray(vector, np.float32).tobytes()),
-        )
+        if chunk.id not in update.pending:
+            db.execute(
+                "INSERT INTO vectors VALUES (?, ?, ?, ?)",
+                (chunk.id, f.id, update.model_id, np.asarray(vector, np.float32).tobytes()),
+            )
     _insert_graph(db, update)
     db.executemany(
         "INSERT OR IGNORE INTO embedding_cache VALUES (?, ?, ?)",

@@ -57,7 +57,7 @@ class CommandsFeature(Feature):
         query = parse_query(**request)
 
         def search(readers: Readers) -> tuple[list[SearchHit], list[str]]:
-            return readers.searcher.search(query), degraded_roles(readers.searcher.unavailable)
+            return readers.searcher.search(query), degraded_roles(readers.searcher.left_out())
 
         hits, degraded = await self.session.read(search)
         results = [hit_json(hit) | ({"degraded": degraded} if degraded else {}) for hit in hits]

@@ -34,7 +34,7 @@ class HoverFeature(Feature):
             found = build_card(readers.searcher, word, from_uri=uri)
             if found is None or found.is_empty():
                 return None
-            return render_markdown(found) + degraded_note(readers.searcher.unavailable)
+            return render_markdown(found) + degraded_note(readers.searcher.left_out())
 
         markdown = await self.session.read(card, budget=HOVER_BACKEND_BUDGET)
         if markdown is None:

@@ -9,9 +9,11 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.uris import to_fs_path
 
 from localmind.indexing.pipeline import IndexCancelled, IndexReport, Progress
 from localmind.lsp.features.base import Feature
@@ -72,7 +74,10 @@ class IndexingFeature(Feature):
             return
         progress = await _ProgressReporter.start(self.server)
         try:
-            report = await asyncio.wrap_future(service.index(progress.threadsafe_report, progress.cancelled))
+            run = service.index(
+                progress.threadsafe_report, progress.cancelled, self._another_run_waits, self._open_files
+            )
+            report = await asyncio.wrap_future(run)
             progress.end(_summary(report))
         except IndexCancelled:
             progress.end("Indexing cancelled; the files indexed so far are searchable.")
@@ -90,6 +95,18 @@ class IndexingFeature(Feature):
             self.runs_finished += 1
         for callback in self.after_run:
             callback()
+
+    def _another_run_waits(self) -> bool:
+        """Read on the indexing thread: a change came in during this run, so its embedding phase gives way."""
+        return self._again
+
+    def _open_files(self) -> list[Path]:
+        """Read on the indexing thread: the documents open in the editor, embedded before the others."""
+        try:
+            uris = list(self.server.workspace.text_documents)
+        except RuntimeError:  # The editor opened or closed one just then; the next step asks again.
+            return []
+        return [Path(path) for uri in uris if uri.startswith("file:") and (path := to_fs_path(uri))]
 
 
 class _ProgressReporter:
@@ -128,8 +145,12 @@ class _ProgressReporter:
     def _report(self, event: Progress) -> None:
         if self.token is None:
             return
-        percentage = int(100 * event.files_done / event.files_total) if event.files_total else 100
-        message = f"{event.files_done}/{event.files_total} files, {event.chunks} chunks"
+        if event.phase == "embedding":
+            percentage = int(100 * event.embedded / event.to_embed) if event.to_embed else 100
+            message = f"searchable; embedding {event.embedded}/{event.to_embed} chunks for meaning search"
+        else:
+            percentage = int(100 * event.files_done / event.files_total) if event.files_total else 100
+            message = f"{event.files_done}/{event.files_total} files, {event.chunks} chunks"
         self.server.work_done_progress.report(
             self.token, types.WorkDoneProgressReport(message=message, percentage=min(percentage, 100))
         )
@@ -147,7 +168,11 @@ class _ProgressReporter:
 
 
 def _summary(report: IndexReport) -> str:
-    return (
+    summary = (
         f"Indexed {report.files_indexed} files ({report.chunks_written} chunks), {report.files_unchanged} "
-        f"unchanged, {report.files_deleted} removed, in {report.seconds:.1f} s"
+        f"unchanged, {report.files_deleted} removed: searchable after {report.searchable_seconds:.1f} s, "
+        f"done in {report.seconds:.1f} s"
     )
+    if report.pending_left:
+        summary += f"; {report.pending_left} chunks wait for the next pass to be embedded"
+    return summary
