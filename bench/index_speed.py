@@ -4,7 +4,14 @@ Measures a full index of `_sources/**/*.rst.txt` from Debian's python3.11-doc (f
 share of wall time spent outside the embedder, peak RSS), then the time from saving one changed file
 to it being searchable through `localmind index --watch`.
 
+With --first-search, it measures instead how soon a first index answers: from `localmind index` starting
+to the moment every file is in the store and a word found only in the last file (in path order) is
+searchable, then (unless --searchable-only) until the run ends with every chunk embedded. --code-of FOLDER
+runs another checkout's code (for example the previous commit's, in a git worktree) in the same way, so
+both are measured back to back on the same machine and corpus.
+
     .venv/bin/python bench/index_speed.py [--quick]
+    .venv/bin/python bench/index_speed.py --first-search [--limit N] [--searchable-only] [--code-of FOLDER]
 """
 
 from __future__ import annotations
@@ -109,10 +116,74 @@ def _one_edit(target: Path, store: Path, n: int) -> float:
     return latency
 
 
+MARKER = "zqxlastfilemarker"
+
+
+def first_search(workspace: Path, data: Path, code_of: Path | None, searchable_only: bool) -> dict[str, float | None]:
+    """Seconds from `localmind index` starting until every file answers a word search, and until the run
+    ends (None when it was stopped at the first moment)."""
+    files = sorted(workspace.rglob("*.rst.txt"))
+    with files[-1].open("a", encoding="utf-8") as handle:
+        handle.write(f"\n\nThe last file alone mentions {MARKER}.\n")
+    env = environment(data)
+    if code_of is not None:
+        env["PYTHONPATH"] = str(code_of / "server")
+    command = [sys.executable, "-m", "localmind.cli", "index", "--json", str(workspace)]
+    began = time.perf_counter()
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        searchable_s = _wait_until_searchable(data, len(files), child, began)
+        if searchable_only:
+            return {"searchable_s": searchable_s, "total_s": None}
+        child.wait()
+        return {"searchable_s": searchable_s, "total_s": time.perf_counter() - began}
+    finally:
+        if child.poll() is None:
+            child.terminate()
+            child.wait(timeout=30)
+
+
+def _wait_until_searchable(data: Path, count: int, child: subprocess.Popen[str], began: float) -> float:
+    while True:
+        stores = list(data.glob("workspaces/*/index.sqlite3"))
+        if stores and _all_searchable(stores[0], count):
+            return time.perf_counter() - began
+        if child.poll() is not None and not (stores and _all_searchable(stores[0], count)):
+            raise RuntimeError(f"the index run ended (status {child.returncode}) before every file was searchable")
+        time.sleep(0.05)
+
+
+def _all_searchable(store: Path, count: int) -> bool:
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=1) as db:
+            files = db.execute("SELECT COUNT(*) FROM files").fetchone()[0]
+            return bool(files >= count and searchable(store, MARKER))
+    except sqlite3.Error:  # The store is being created.
+        return False
+
+
+def main_first_search(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as scratch:
+        workspace, data = Path(scratch) / "pydoc", Path(scratch) / "data"
+        count = workspace_from(python_docs(), workspace, args.limit)
+        timing = first_search(workspace, data, args.code_of, args.searchable_only)
+    code = str(args.code_of) if args.code_of else "this checkout"
+    results = {"machine": machine(), "corpus_files": count, "code": code, **timing}
+    print(json.dumps(results, indent=2))
+    save_results("first_search", results)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="index 60 files only")
+    parser.add_argument("--first-search", action="store_true", help="time until every file answers a search")
+    parser.add_argument("--limit", type=int, help="with --first-search: only the first N files")
+    parser.add_argument("--searchable-only", action="store_true", help="stop the run once every file answers")
+    parser.add_argument("--code-of", type=Path, help="run the localmind of another checkout (its server/)")
     args = parser.parse_args()
+    if args.first_search:
+        main_first_search(args)
+        return
     with tempfile.TemporaryDirectory() as scratch:
         workspace, data = Path(scratch) / "pydoc", Path(scratch) / "data"
         count = workspace_from(python_docs(), workspace, 60 if args.quick else None)

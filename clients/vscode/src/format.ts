@@ -159,6 +159,10 @@ function percentOf(status: StatusResult | undefined): number | undefined {
   if (indexing?.running !== true) {
     return undefined;
   }
+  if (indexing.phase === "embedding") {
+    const total = indexing.to_embed ?? 0;
+    return total > 0 ? Math.floor((100 * (indexing.embedded ?? 0)) / total) : 0;
+  }
   return indexing.files_total > 0 ? Math.floor((100 * indexing.files_done) / indexing.files_total) : 0;
 }
 
@@ -197,6 +201,16 @@ export function statusBarView(view: ServerView): StatusBarView {
     };
   }
   const percent = view.indexingPercent ?? percentOf(status);
+  if (percent !== undefined && status.indexing?.phase === "embedding") {
+    const { embedded = 0, to_embed: total = 0 } = status.indexing;
+    return {
+      kind: "indexing",
+      text: `$(sync~spin) Local Mind searchable · embedding ${percent}%`,
+      tooltip:
+        `Local Mind: every file is searchable by words and links; meaning search covers what is embedded so far ` +
+        `(${embedded}/${total} chunks of this pass).${tooltipTail}`,
+    };
+  }
   if (percent !== undefined) {
     const files = status.indexing ? ` (${status.indexing.files_done}/${status.indexing.files_total} files)` : "";
     return {

@@ -132,6 +132,10 @@ export interface IndexingStatus {
   files_total: number;
   chunks: number;
   runs: number;
+  /** The running pass's phase: "indexing" (files, phase 1) or "embedding" (chunks, phase 2; already searchable). */
+  phase?: "indexing" | "embedding";
+  embedded?: number;
+  to_embed?: number;
   last_report?: Record<string, unknown> | null;
   last_error: string | null;
 }
@@ -142,7 +146,8 @@ export interface StatusResult {
   roots: string[];
   message?: string;
   store?: string;
-  index?: { files?: number; chunks?: number } & Record<string, unknown>;
+  /** dense_coverage: the share of chunks that have their vector, 0..1 (below 1 while a pass embeds). */
+  index?: { files?: number; chunks?: number; pending_vectors?: number; dense_coverage?: number } & Record<string, unknown>;
   indexing?: IndexingStatus;
   model?: { id?: string; provider?: string; dimensions?: number };
   backends?: Record<string, BackendStatus>;

@@ -81,6 +81,15 @@ describe("statusBarView", () => {
     assert.equal(statusBarView({ lifecycle: "running", status: running }).text, "$(sync~spin) Local Mind 25%");
   });
 
+  it("says the workspace is searchable while the second phase embeds", () => {
+    const indexing = { running: true, files_done: 12, files_total: 12, chunks: 40, runs: 0, last_error: null };
+    const embedding = status({ indexing: { ...indexing, phase: "embedding" as const, embedded: 10, to_embed: 40 } });
+    const view = statusBarView({ lifecycle: "running", status: embedding });
+    assert.equal(view.kind, "indexing");
+    assert.equal(view.text, "$(sync~spin) Local Mind searchable · embedding 25%");
+    assert.match(view.tooltip, /searchable by words and links; .*10\/40 chunks/);
+  });
+
   it("shows ready with the chunk count", () => {
     const view = statusBarView({ lifecycle: "running", status: status() });
     assert.equal(view.kind, "ready");
