@@ -9,7 +9,7 @@ set -euo pipefail
 VERSION=4.100.3
 RIPGREP_PACKAGE_VERSION=1.15.11
 RIPGREP_ASSET=ripgrep-v13.0.0-10-x86_64-unknown-linux-musl.tar.gz
-PREFIX=${LOCALMIND_CODE_SERVER_DIR:-$HOME/.cache/localmind-tests/code-server-$VERSION}
+PREFIX=${LOCALMIND_CODE_SERVER_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/localmind-tests/code-server-$VERSION}
 BIN=$PREFIX/node_modules/.bin/code-server
 
 if [ -f "$PREFIX/.complete" ] && [ -x "$BIN" ]; then

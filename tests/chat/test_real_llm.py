@@ -94,13 +94,14 @@ def test_cancellation_stops_the_stream(searcher: Searcher, proxy: RecordingProxy
         if len(deltas) == 3:
             cancel.set()
 
-    started = time.monotonic()
     with pytest.raises(GenerationCancelled):
         chat.ask(searcher, AskRequest("Describe everything the workspace says about its design."), on_delta, cancel)
     assert len(deltas) == 3, "nothing is passed on after the cancellation"
     exchange = proxy.exchanges[-1]
-    assert exchange.done.wait(5), "the HTTP stream was closed"
-    assert exchange.client_gone and time.monotonic() - started < 5
+    # Order and outcome, not speed (a busy machine is slow): the client hung up on the stream before the
+    # model finished its answer, so the proxy's next write found the connection gone.
+    assert exchange.done.wait(120), "the proxy never saw the stream end"
+    assert exchange.client_gone, "the client read the stream to its end instead of closing it"
 
 
 def test_the_server_stopped_mid_answer_gives_the_extractive_fallback(searcher: Searcher) -> None:

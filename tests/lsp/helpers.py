@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,14 +68,18 @@ async def start_client(
     env: dict[str, str],
     options: dict[str, Any] | None = None,
     configuration: dict[str, Any] | None = None,
+    adjust: Callable[[types.ClientCapabilities], None] | None = None,
 ) -> LanguageClient:
-    """A started, initialised client; `configuration` is what it answers to workspace/configuration."""
+    """A started, initialised client; `configuration` is what it answers to workspace/configuration, and
+    `adjust` changes the capabilities it declares (VS Code's by default)."""
     config = ClientServerConfig(server_command=SERVER_COMMAND, server_env=env, client_factory=make_client)
     client = await config.start()
     assert isinstance(client, LanguageClient)
     for section, value in (configuration or {}).items():
         client.set_configuration(value, section=section)
     capabilities = client_capabilities("visual-studio-code")
+    if adjust is not None:
+        adjust(capabilities)
     await client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities,

@@ -10,7 +10,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from localmind.retrieval import Searcher
-from localmind.retrieval.cards import CardLink, KnowledgeCard, build_card, render_markdown
+from localmind.retrieval.cards import CardLink, KnowledgeCard, build_card, markdown_to_plaintext, render_markdown
 from localmind.retrieval.results import Location, Position, Range
 
 
@@ -179,3 +179,16 @@ def test_render_puts_the_definition_on_the_first_line() -> None:
     at = Location("file:///w/src/x.py", "src/x.py", "/w", Range(Position(11, 4), Position(11, 8)))
     card = KnowledgeCard("load", "Loads it.", [CardLink("src/x.py:12", at, "function")], [], [], [])
     assert render_markdown(card) == "**load** — function in [src/x.py:12](file:///w/src/x.py#L12) · Loads it."
+
+
+def test_plain_text_cards_keep_the_words_and_drop_the_markup() -> None:
+    markdown = (
+        "**apply\\_late\\_fee** — function in [src/fees.py:12](file:///w/src/fees.py#L12) · Adds a fee.\n"
+        "- [notes/late-fees.md:3](file:///w/notes/late-fees.md#L3) — see \\[\\[late-fees\\]\\] and 2 \\* 3\n\n"
+        "**Related** `charge` · `a_b`\n\n_Degraded: graph unavailable since 12:03 — answered from the other signals._"
+    )
+    assert markdown_to_plaintext(markdown) == (
+        "apply_late_fee — function in src/fees.py:12 · Adds a fee.\n"
+        "- notes/late-fees.md:3 — see [[late-fees]] and 2 * 3\n\n"
+        "Related charge · a_b\n\nDegraded: graph unavailable since 12:03 — answered from the other signals."
+    )

@@ -88,3 +88,12 @@ def test_vectors_added_step_by_step_are_appended_and_a_removal_reloads(
     store.delete_file("f2")
     assert [c for c, _ in index.search(query, 100)] == brute_force(store, query, None)
     assert whole_loads == [28] and index.file_centroid("f2") is None and index.file_centroid("f9") is not None
+
+
+def test_vectors_alone_move_the_generation_but_not_the_files_generation(store: SqliteStore) -> None:
+    waiting = pending_file(store, 9)
+    files_generation, generation = store.files_generation(), store.generation()
+    store.write_vectors("m", [(item, np.ones(DIMENSIONS, np.float32)) for item in waiting])
+    assert store.generation() == generation + 1 and store.files_generation() == files_generation
+    store.delete_file("f9")
+    assert store.files_generation() == files_generation + 1

@@ -383,6 +383,22 @@ def render_markdown(card: KnowledgeCard, max_lines: int = 14) -> str:
     return "\n".join(lines[:budget])
 
 
+# What the card's Markdown is made of, undone for plain text: links, emphasis, code spans, escapes.
+_MARKDOWN_LINK = re.compile(r"\[((?:[^\]\\]|\\.)*)\]\([^)]*\)")
+_CODE_SPAN = re.compile(r"`([^`]*)`")
+_ITALIC_LINE = re.compile(r"^_(.*)_$", re.MULTILINE)
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def markdown_to_plaintext(markdown: str) -> str:
+    """A card (and its notes) as plain text, for clients that do not render Markdown: a link becomes its
+    label, emphasis and code marks go, escaped characters are themselves again. It undoes only what
+    `render_markdown` and the notes write, so it is exact for them."""
+    text = _MARKDOWN_LINK.sub(lambda match: match.group(1), markdown)
+    text = _ITALIC_LINE.sub(lambda match: match.group(1), text.replace("**", ""))
+    return _ESCAPED.sub(lambda match: match.group(1), _CODE_SPAN.sub(lambda match: match.group(1), text))
+
+
 def _trim(sections: list[_Section], related: list[str], budget: int) -> None:
     def size() -> int:
         return 1 + sum(len(section.lines()) for section in sections) + len(related)

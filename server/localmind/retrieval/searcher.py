@@ -227,7 +227,7 @@ class Searcher:
         }
 
     def _file_rows(self) -> list[FileFacts]:
-        generation = self.store.generation()
+        generation = self.store.files_generation()
         with self._lock:
             if self._files[0] != generation:
                 self._files = (generation, self.reads.file_facts())

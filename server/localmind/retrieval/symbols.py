@@ -97,7 +97,7 @@ _INDEXES_LOCK = threading.Lock()
 
 def _name_index(searcher: Searcher) -> _NameIndex:
     """The searcher's name index, rebuilt when the store has changed since it was built."""
-    generation = searcher.store.generation()
+    generation = searcher.store.files_generation()  # Vectors added by phase 2 change no name.
     with _INDEXES_LOCK:
         index = _INDEXES.get(searcher)
     if index is None or index.generation != generation:

@@ -123,7 +123,7 @@ class SqliteStore:
             complete = not update.pending
             backends = tuple(b for b in self.journal_backends if complete or b not in VECTOR_BACKENDS)
             _journal(db, backends, update.file.id, "write")
-            _bump_generation(db)
+            _bump_generation(db, files_changed=True)
 
     # Vectors that come after their chunks (phase 2) --------------------------------------------------
 
@@ -183,7 +183,7 @@ class SqliteStore:
             _delete_file_rows(db, file_id)
             db.execute("DELETE FROM files WHERE id = ?", (file_id,))
             _journal(db, self.journal_backends, file_id, "delete")
-            _bump_generation(db)
+            _bump_generation(db, files_changed=True)
 
     # Outbox -----------------------------------------------------------------------------------------
 
@@ -257,8 +257,13 @@ class SqliteStore:
     # Reads ----------------------------------------------------------------------------------------
 
     def generation(self) -> int:
-        """Grows with every committed file write or delete, by any process: readers reload when it moves."""
+        """Grows with every committed write (files or vectors), by any process: readers reload when it moves."""
         return int(self.meta("generation") or 0)
+
+    def files_generation(self) -> int:
+        """Grows with every committed file write or delete, but not when only vectors are added (phase 2):
+        what depends on files, chunks and symbols alone follows this one."""
+        return int(self.meta("files_generation") or 0)
 
     def meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -339,8 +344,15 @@ def _statements(script: str) -> list[str]:
     return [part.strip() for part in script.split(";\n") if part.strip()]
 
 
-def _bump_generation(db: sqlite3.Connection) -> None:
+def _bump_generation(db: sqlite3.Connection, files_changed: bool = False) -> None:
+    """Every write moves `generation`; a write that changed files (not only their vectors) also moves
+    `files_generation`, which the name index and the file list follow."""
     db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+    if files_changed:
+        db.execute(
+            "INSERT INTO meta VALUES ('files_generation', '1') "
+            "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
 
 
 def _delete_file_rows(db: sqlite3.Connection, file_id: str) -> None:

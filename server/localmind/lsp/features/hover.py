@@ -6,7 +6,7 @@ from lsprotocol import types
 
 from localmind.lsp.convert import degraded_note
 from localmind.lsp.features.base import Feature, quiet
-from localmind.retrieval.cards import build_card, render_markdown
+from localmind.retrieval.cards import build_card, markdown_to_plaintext, render_markdown
 from localmind.retrieval.navigation import word_at
 from localmind.wiring import Readers
 
@@ -39,4 +39,15 @@ class HoverFeature(Feature):
         markdown = await self.session.read(card, budget=HOVER_BACKEND_BUDGET)
         if markdown is None:
             return None
+        if not self._client_renders_markdown():
+            plain = markdown_to_plaintext(markdown)
+            return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.PlainText, value=plain))
         return types.Hover(contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=markdown))
+
+    def _client_renders_markdown(self) -> bool:
+        """Whether the client's hover accepts Markdown; one that lists only plaintext (eglot without
+        markdown-mode) gets plain text. A client that says nothing gets Markdown, as LSP clients expect."""
+        text_document = self.server.client_capabilities.text_document
+        hover = text_document.hover if text_document is not None else None
+        formats = hover.content_format if hover is not None else None
+        return not formats or types.MarkupKind.Markdown in formats
