@@ -48,7 +48,22 @@ CITED_PATH = "src/config_loader.py"
 PARSE_CONFIG_LINE = 12
 MERGE_CONFIGS_LINE = 23
 # Read at import: the suite's autouse fixture removes every LOCALMIND_* variable before a test runs.
-PHASES = os.environ.get("LOCALMIND_E2E_PHASES", "journey,extension-tests").split(",")
+PHASES = os.environ.get("LOCALMIND_E2E_PHASES", "journey,extension-tests,restricted").split(",")
+# The phase each checked step belongs to.
+_STEP_PHASE = {
+    "ready": "journey",
+    "search": "journey",
+    "hover": "journey",
+    "ask": "journey",
+    "extension-tests": "extension-tests",
+    "restricted": "restricted",
+}
+# Phase "restricted": workspace trust on and never asked, so the untrusted folder opens in Restricted Mode.
+TRUST_ON_NEVER_ASKED = {
+    "security.workspace.trust.enabled": True,
+    "security.workspace.trust.startupPrompt": "never",
+    "security.workspace.trust.banner": "never",
+}
 UPDATE_SCREENSHOTS = os.environ.get("LOCALMIND_UPDATE_SCREENSHOTS") == "1"
 # LOCALMIND_E2E_NO_LLM=1 runs the journey with extractive answers even where the local LLM is installed.
 NO_LLM = os.environ.get("LOCALMIND_E2E_NO_LLM") == "1"
@@ -92,6 +107,36 @@ def llm() -> Iterator[Any]:
 
     with start_llm_server() as server:
         yield server
+
+
+def _untrusted_workspace(root: Path, attacker: Path) -> None:
+    """A folder whose .vscode/settings.json tries what a hostile repository would: its own interpreter, LLM
+    endpoint and data folder. In Restricted Mode VS Code drops these (restrictedConfigurations)."""
+    shutil.copytree(FIXTURE_WORKSPACE, root)
+    settings = {
+        "localmind.pythonPath": str(attacker / "python"),
+        "localmind.llm.base_url": "http://127.0.0.1:9/v1",
+        "localmind.indexing.data_dir": str(attacker / "data"),
+        "localmind.indexing.exclude": [".vscode/"],
+    }
+    (root / ".vscode").mkdir()
+    (root / ".vscode" / "settings.json").write_text(json.dumps(settings, indent=2))
+
+
+def _phase_setup(
+    phase: str, home: CodeServerHome, root: Path, untrusted: Path, model_cache: Path, data: Path
+) -> tuple[Path, bool]:
+    """The folder a phase opens and whether workspace trust is on; the user settings it starts with."""
+    if phase != "restricted":
+        home.write_user_settings()
+        return root, False
+    user = {
+        "localmind.pythonPath": sys.executable,
+        "localmind.embeddings.cache_dir": str(model_cache),
+        "localmind.indexing.data_dir": str(data),
+    }
+    home.write_user_settings({**TRUST_ON_NEVER_ASKED, **user})
+    return untrusted, True
 
 
 def _workspace(root: Path, model_cache: Path, data_dir: Path, llm: Any) -> None:
@@ -154,6 +199,12 @@ def test_vscode_extension_end_to_end(fp32: OnnxEmbedder, model_cache: Path, tmp_
     home = CodeServerHome(tmp_path / "code-server")
     root = (tmp_path / "ws").resolve()
     _workspace(root, model_cache, tmp_path / "server-data", llm)
+    untrusted, attacker, user_data_dir = (
+        (tmp_path / "untrusted").resolve(),
+        tmp_path / "attacker",
+        tmp_path / "user-data",
+    )
+    _untrusted_workspace(untrusted, attacker)
     artefacts = tmp_path / "artefacts"
     artefacts.mkdir()
     extension_results = artefacts / "extension-tests.json"
@@ -199,6 +250,7 @@ def test_vscode_extension_end_to_end(fp32: OnnxEmbedder, model_cache: Path, tmp_
             "timeoutMs": 420_000,
             "resultsFile": str(extension_results),
         },
+        "untrustedWorkspace": str(untrusted),
     }
     spec_path = tmp_path / "spec.json"
     stderr: dict[str, str] = {}
@@ -208,8 +260,8 @@ def test_vscode_extension_end_to_end(fp32: OnnxEmbedder, model_cache: Path, tmp_
         # extension host lingers for reconnection, and its server would hold the index's writer lock.
         for phase in PHASES:
             home.profile = phase
-            home.write_user_settings()
-            with code_server(program, home, root, env) as server:
+            folder, trust = _phase_setup(phase, home, root, untrusted, model_cache, user_data_dir)
+            with code_server(program, home, folder, env, trust) as server:
                 spec["baseUrl"] = server.base_url
                 spec["profile"] = str(tmp_path / f"chromium-{phase}")
                 spec_path.write_text(json.dumps(spec, indent=2))
@@ -229,8 +281,8 @@ def test_vscode_extension_end_to_end(fp32: OnnxEmbedder, model_cache: Path, tmp_
     steps = {step["name"]: step for step in results["steps"]}
     failed = [step for step in results["steps"] if not step["ok"]]
     assert not failed, f"step {failed[0]['name']} failed: {failed[0].get('error')}\n{why}"
-    for name in ("ready", "search", "hover", "ask", "extension-tests"):
-        assert name in steps, f"step {name} did not run\n{why}"
+    for name, phase in _STEP_PHASE.items():
+        assert phase not in PHASES or name in steps, f"step {name} did not run\n{why}"
 
     # The status bar said ready with the number of chunks indexed.
     assert steps["ready"]["detail"]["chunks"] > 0, why
@@ -251,9 +303,18 @@ def test_vscode_extension_end_to_end(fp32: OnnxEmbedder, model_cache: Path, tmp_
         assert ask["extractive"] == "true" and "extractive" in ask["answer"], ask
         assert ask["citations"] >= 1 and ask["followedFromAnswer"] is True, ask
 
+    # Restricted Mode: the server ran on the user's interpreter and data folder, without the folder's LLM
+    # endpoint; the attacker's data folder was never created.
+    if "restricted" in PHASES:
+        shown = steps["restricted"]["detail"]
+        assert shown["restrictedIndicator"] is True, shown
+        assert "llm: none (extractive answers)" in shown["status"], shown
+        assert f"Store: {user_data_dir}" in shown["status"] and str(attacker) not in shown["status"], shown
+        assert not attacker.exists(), "the untrusted folder's data_dir was used"
+
     # The extension-API tests: exit code 0 through codeAutomationExit, and every test passed in the file.
     assert steps["extension-tests"]["detail"]["exitCode"] == 0, why
-    assert exit_codes == {"journey": 0, "extension-tests": 0}, f"the driver exited with {exit_codes}\n{why}"
+    assert exit_codes == dict.fromkeys(PHASES, 0), f"the driver exited with {exit_codes}\n{why}"
     summary = json.loads(extension_results.read_text())
     assert summary["done"] is True and summary["failed"] == 0, why
     assert summary["passed"] == summary["total"] >= 10, summary

@@ -16,6 +16,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 EXTENSION = REPO / "clients" / "vscode"
@@ -110,10 +111,10 @@ class CodeServerHome:
         env.update(extra)
         return env
 
-    def write_user_settings(self) -> None:
+    def write_user_settings(self, extra: dict[str, Any] | None = None) -> None:
         settings = self.user_data / "User" / "settings.json"
         settings.parent.mkdir(parents=True, exist_ok=True)
-        settings.write_text(json.dumps(QUIET_USER_SETTINGS, indent=2))
+        settings.write_text(json.dumps({**QUIET_USER_SETTINGS, **(extra or {})}, indent=2))
 
     def installed_extension(self) -> Path:
         """The folder code-server unpacked the .vsix into."""
@@ -135,7 +136,10 @@ class CodeServerHome:
 class CodeServer:
     """A code-server process in a session of its own, so that the whole group can be killed at the end."""
 
-    def __init__(self, program: Path, home: CodeServerHome, folder: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, program: Path, home: CodeServerHome, folder: Path, env: dict[str, str], trust: bool = False
+    ) -> None:
+        """With `trust`, workspace trust is on (VS Code's Restricted Mode for a folder not trusted yet)."""
         self.program = program
         self.home = home
         self.folder = folder
@@ -150,7 +154,7 @@ class CodeServer:
             "none",
             "--disable-telemetry",
             "--disable-update-check",
-            "--disable-workspace-trust",
+            *([] if trust else ["--disable-workspace-trust"]),
             "--disable-getting-started-override",
             "--user-data-dir",
             str(home.user_data),
@@ -192,8 +196,10 @@ class CodeServer:
 
 
 @contextlib.contextmanager
-def code_server(program: Path, home: CodeServerHome, folder: Path, env: dict[str, str]) -> Iterator[CodeServer]:
-    server = CodeServer(program, home, folder, env)
+def code_server(
+    program: Path, home: CodeServerHome, folder: Path, env: dict[str, str], trust: bool = False
+) -> Iterator[CodeServer]:
+    server = CodeServer(program, home, folder, env, trust)
     try:
         server.wait_healthy()
         yield server

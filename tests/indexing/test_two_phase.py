@@ -157,6 +157,11 @@ def test_vector_backends_hear_of_a_file_only_once_it_is_whole(tmp_path: Path, fp
         indexer._run(store)
         files = int(store.stats()["files"])  # type: ignore[call-overload]
         assert store.outbox_counts() == {"neo4j": files}
+        # What the graph backend is sent meanwhile: the whole file, its vectors marked as still to come.
+        _, file_id, _ = store.pending("neo4j", 1)[0]
+        update = store.load_update(file_id)
+        assert update is not None and update.chunks and set(update.pending) == {c.id for c in update.chunks}
+        assert len(update.vectors) == len(update.chunks)
         step = store.pending_vectors(1000)
         store.write_vectors(fp32.model_id, [(item, np.ones(fp32.dimensions, np.float32)) for item in step])
         assert store.outbox_counts() == {"neo4j": files, "milvus": files}

@@ -21,7 +21,7 @@ from pygls.workspace import TextDocument
 from localmind.config import Settings, ignored_workspace_settings, load_settings
 from localmind.errors import ConfigError
 from localmind.lsp.convert import readable_file
-from localmind.lsp.errors import NoWorkspace
+from localmind.lsp.errors import NoWorkspace, request_failed
 from localmind.lsp.server import LocalMindProtocol, LocalMindServer
 from localmind.resilience import RateLimiter
 from localmind.service import WorkspaceService
@@ -143,8 +143,19 @@ class Session:
 
     async def read(self, work: Callable[[Readers], T], budget: float | None = None) -> T:
         """Run work on the service's reader thread; cancelling the awaiting task drops it if not started.
-        Backend calls it makes end within `budget` seconds (see WorkspaceService.read)."""
-        return await asyncio.wrap_future(self.require_service().read(work, budget))
+        Backend calls it makes end within `budget` seconds (see WorkspaceService.read). Work that a settings
+        change dropped (its service closed before the work started) runs again on the new service, so the
+        request still gets its answer."""
+        service = self.require_service()
+        try:
+            return await asyncio.wrap_future(service.read(work, budget))
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # The request itself was cancelled.
+                raise
+            if self.service is not None and self.service is not service:
+                return await self.read(work, budget)
+            raise request_failed("the workspace closed before the request could be answered") from None
 
     def document(self, uri: str) -> TextDocument:
         """An open document as the editor holds it; an unopened one from disk only when it is a regular file

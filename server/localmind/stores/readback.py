@@ -28,11 +28,13 @@ def load_file_update(db: sqlite3.Connection, file_id: str) -> FileUpdate | None:
     *fields, model_id = row
     record = FileRecord(*fields)
     chunks = _chunks(db, file_id)
+    vectors, pending = _vectors(db, [chunk.id for chunk in chunks], model_id)
     return FileUpdate(
         record,
         chunks,
-        _vectors(db, [chunk.id for chunk in chunks], model_id),
+        vectors,
         str(model_id),
+        pending=pending,
         symbols=_symbols(db, file_id),
         sections=_sections(db, file_id),
         tags=[
@@ -81,7 +83,10 @@ def _chunks(db: sqlite3.Connection, file_id: str) -> list[ChunkRecord]:
     ]  # fmt: skip
 
 
-def _vectors(db: sqlite3.Connection, chunk_ids: list[str], model_id: str) -> np.ndarray:
+def _vectors(db: sqlite3.Connection, chunk_ids: list[str], model_id: str) -> tuple[np.ndarray, dict[str, str]]:
+    """The chunks' vectors in order, and the chunks still waiting for theirs (phase 2 of a pass) with the text
+    the model will read: their rows are zero placeholders. A graph backend needs no vector, so a file is sent
+    to it before its vectors exist; a vector backend only gets a file once it is whole."""
     found = {
         chunk: np.frombuffer(blob, dtype=np.float32)
         for chunk, blob in db.execute(
@@ -89,9 +94,17 @@ def _vectors(db: sqlite3.Connection, chunk_ids: list[str], model_id: str) -> np.
             (model_id, json.dumps(chunk_ids)),
         )
     }
+    pending = {
+        str(chunk): str(text)
+        for chunk, text in db.execute(
+            "SELECT chunk_id, embed_text FROM pending_vectors WHERE chunk_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(chunk_ids),),
+        )
+    }
     if not chunk_ids:
-        return np.zeros((0, 0), dtype=np.float32)
-    return np.stack([found[chunk] for chunk in chunk_ids])
+        return np.zeros((0, 0), dtype=np.float32), pending
+    width = len(next(iter(found.values()))) if found else 0
+    return np.stack([found.get(chunk, np.zeros(width, dtype=np.float32)) for chunk in chunk_ids]), pending
 
 
 def _symbols(db: sqlite3.Connection, file_id: str) -> list[SymbolRecord]:

@@ -2,7 +2,9 @@
 // (code-server). Phase "journey" (the default) does what a person would — waits for the status bar to say
 // ready, searches and opens a hit, hovers a symbol, asks a question and follows a citation; phase
 // "extension-tests" opens the workbench with the extension-API tests as its payload and waits for their
-// exit code. tests/editors/test_vscode.py starts code-server, writes the spec this reads
+// exit code; phase "restricted" opens an untrusted folder (workspace trust on, no prompt, so VS Code's
+// Restricted Mode) whose .vscode/settings.json names an LLM endpoint and a data folder of its own, and reads
+// the status the server reports. tests/editors/test_vscode.py starts code-server, writes the spec this reads
 // ($LOCALMIND_E2E_SPEC) and checks the results it writes; every step records whether its check held.
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -35,6 +37,8 @@ interface Spec {
   llm: boolean;
   readyTimeoutMs: number;
   askTimeoutMs: number;
+  /** The untrusted folder of phase "restricted". */
+  untrustedWorkspace?: string;
   /** The extension-API tests: the folder of the extension under test and the compiled runner. */
   extensionTests?: { developmentPath: string; testsPath: string; timeoutMs: number; resultsFile: string };
 }
@@ -321,6 +325,34 @@ async function extensionTests(context: BrowserContext, tests: NonNullable<Spec["
   await page.close().catch(() => undefined);
 }
 
+/** Restricted Mode: the server runs and indexes, and the status it reports shows none of the settings that the
+ * untrusted folder's .vscode/settings.json may not make (VS Code drops them through restrictedConfigurations). */
+async function restricted(context: BrowserContext, folder: string): Promise<void> {
+  const page = await workbench(context, `folder=${encodeURIComponent(folder)}`);
+  await step("restricted", page, async (detail) => {
+    const indicator = page.locator("footer .statusbar-item", { hasText: "Restricted Mode" }).first();
+    await indicator.waitFor({ state: "visible", timeout: 60_000 });
+    detail.restrictedIndicator = true;
+    const item = statusItem(page);
+    const deadline = Date.now() + spec.readyTimeoutMs;
+    let text = "";
+    while (Date.now() < deadline && !/Local Mind ready · \d+ chunks/.test(text)) {
+      text = ((await item.textContent().catch(() => "")) ?? "").trim();
+      await page.waitForTimeout(250);
+    }
+    detail.statusBar = text;
+    check(/Local Mind ready · \d+ chunks/.test(text), `the server never said ready in Restricted Mode; last text: ${text}`);
+    await runCommand(page, "Local Mind: Show Status");
+    const dialog = page.locator(".monaco-dialog-box").first();
+    await dialog.waitFor({ state: "visible", timeout: 15_000 });
+    const status = ((await dialog.textContent()) ?? "").replace(/\s+/g, " ");
+    detail.status = status;
+    await page.screenshot({ path: join(screenshotsDir, "restricted-status.png") });
+    await page.keyboard.press("Escape");
+  });
+  await page.close().catch(() => undefined);
+}
+
 async function main(): Promise<number> {
   const context = await chromium.launchPersistentContext(spec.profile, {
     executablePath: spec.chromium,
@@ -354,6 +386,12 @@ async function main(): Promise<number> {
   if (phase === "journey") {
     try {
       await userJourney(context);
+    } catch {
+      failed = true;
+    }
+  } else if (phase === "restricted" && spec.untrustedWorkspace !== undefined) {
+    try {
+      await restricted(context, spec.untrustedWorkspace);
     } catch {
       failed = true;
     }
