@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         err.print(f"[bold red]error:[/] {exc}")
         return 2
     except KeyboardInterrupt:
+        err.print("interrupted: what was done so far is kept; run the command again to go on")
         return 130
 
 
@@ -113,7 +115,7 @@ def cmd_models_list(args: argparse.Namespace, settings: Settings) -> int:
         name = f"{row['name']} (default)" if row["default"] else str(row["name"])
         facts = (row["dimensions"], row["max_tokens"], row["pooling"], row["license"], row["source"])
         table.add_row(name, *map(str, facts), variants["fp32"], variants["int8"])
-    out.print(table)
+    out.print(table, width=None if out.is_terminal else 240)  # A pipe gets whole names, not 80 columns.
     return 0
 
 
@@ -148,7 +150,10 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
     settings = _settings_for(args.paths[0], args)
     _start_metrics(args.metrics_port or (settings.observability.metrics_port if args.watch else None))
-    with Components.for_roots(args.paths, settings) as components:
+    missing = [path for path in args.paths if not path.is_dir()]
+    if missing:
+        raise LocalMindError(f"not a folder: {', '.join(map(str, missing))}")
+    with _sigterm_as_exit(), Components.for_roots(args.paths, settings) as components:
         with _progress_reporter() as report_progress:
             indexer = components.indexer(report_progress)
             _print_report(indexer.run(), args.json)
@@ -156,6 +161,22 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         if args.watch:
             _watch(indexer, args.json)
     return 0
+
+
+@contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """While indexing, SIGTERM ends the run as SystemExit (exit status 143), so the run is recorded as
+    terminated instead of being left "running"; the previous handler comes back afterwards."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _warn_about_backends(indexer: Indexer) -> None:
@@ -257,6 +278,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     flags["root"] = root
     if args.query is None and not args.queries:
         raise LocalMindError("give a query, or --queries FILE")
+    if args.query is not None and not args.query.strip():
+        raise LocalMindError("the query is empty: say what to look for, in words or identifiers")
     with _open_readers(args.workspace, settings) as (_, readers):
         if args.queries:
             _search_batch(readers.searcher, args.queries, flags)
@@ -331,6 +354,8 @@ def cmd_summarize(args: argparse.Namespace, settings: Settings) -> int:
     from localmind.chat.summarize import read_file
 
     path = args.path.resolve()
+    if not path.exists():
+        raise LocalMindError(f"no such file: {args.path}")
     with _open_readers(path if path.is_dir() else path.parent, settings) as (components, readers):
         root = next((r for r in components.workspace.roots if path.is_relative_to(r)), None)
         if root is None or path.is_dir():

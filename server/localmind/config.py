@@ -9,6 +9,8 @@ workspace_trust.py).
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -363,6 +365,9 @@ def load_settings(
 ) -> Settings:
     """Resolve settings for a workspace; raise ConfigError naming each invalid setting."""
     user_file = user_config or user_config_file()
+    unknown = unknown_environment_settings(os.environ)
+    if unknown:
+        raise ConfigError("; ".join(unknown))
     try:
         admitted, _ = workspace_file_settings(workspace, user_file)
         with _using_files(user_file if user_file.is_file() else None, admitted):
@@ -371,6 +376,28 @@ def load_settings(
         raise ConfigError(describe_validation_error(exc)) from None
     except ValueError as exc:  # A malformed TOML file or environment value.
         raise ConfigError(f"invalid configuration: {exc}") from None
+
+
+# LOCALMIND_<SECTION>__<KEY>[__<SUBKEY>]: how an environment variable names a setting.
+_ENVIRONMENT_SETTING = re.compile(r"LOCALMIND_(?P<section>[A-Z0-9_]+?)__(?P<key>[A-Z0-9]+(?:_[A-Z0-9]+)*)", re.I)
+
+
+def unknown_environment_settings(environ: Mapping[str, str]) -> list[str]:
+    """A sentence for each LOCALMIND_<SECTION>__<KEY> variable that names no setting (a misspelled section
+    or key would otherwise be ignored in silence)."""
+    problems = []
+    for name in sorted(environ):
+        match = _ENVIRONMENT_SETTING.match(name)
+        if match is None:
+            continue
+        section, key = match["section"].lower(), match["key"].lower()
+        field = Settings.model_fields.get(section)
+        if field is None:
+            sections = ", ".join(Settings.model_fields)
+            problems.append(f"environment variable {name}: there is no settings section {section!r} ({sections})")
+        elif isinstance(field.annotation, type) and key not in field.annotation.model_fields:
+            problems.append(f"environment variable {name}: the {section} section has no setting {key!r}")
+    return problems
 
 
 def _workspace_file(workspace: Path | None) -> Path | None:

@@ -105,6 +105,8 @@ class Components:
     @classmethod
     def for_indexed(cls, folder: Path, settings: Settings) -> Components:
         """The components of the indexed workspace holding `folder`; an error says to index it if there is none."""
+        if not folder.exists():
+            raise LocalMindError(f"no such folder: {folder}")
         workspace = find_workspace(folder, settings.indexing)
         if workspace is None or not workspace.store_path.exists():
             raise LocalMindError(f"{folder} is not in an indexed workspace; run `localmind index {folder}`")

@@ -1,6 +1,6 @@
 """A client like Emacs's eglot without markdown-mode: it renders hover as plain text only and declares no
-work-done progress. It gets plain-text cards, and indexing runs (and is seen through localmind.status)
-without a progress token."""
+work-done progress. It gets plain-text cards, and the first indexing pass runs without a progress token but
+with messages: when every file is searchable, and when the pass ends."""
 
 from __future__ import annotations
 
@@ -37,6 +37,9 @@ async def test_plain_text_hover_without_progress(lsp_root: Path, lsp_env: dict[s
             while (await status(client)).get("indexing", {}).get("runs", 0) < 1:
                 await asyncio.sleep(0.2)
         assert client.progress_reports == {}, "no progress without the capability"
+        said = [message.message for message in client.messages]
+        assert any("every file is searchable by words and links" in text for text in said), said
+        assert any(text.startswith("Local Mind: Indexed") for text in said), said
         note = lsp_root / "notes" / "architecture.md"
         params = types.HoverParams(
             text_document=types.TextDocumentIdentifier(uri=note.as_uri()), position=position_of(note, "parse_config")

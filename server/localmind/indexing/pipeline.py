@@ -166,8 +166,11 @@ class Indexer:
             report.searchable_seconds = time.perf_counter() - started
             self._embed_pending(store, report, started)
             status = "done"
-        except IndexCancelled:
+        except (IndexCancelled, KeyboardInterrupt):  # Cancelled from the editor, or Ctrl-C.
             status = "cancelled"
+            raise
+        except SystemExit:  # The command line turns SIGTERM into SystemExit.
+            status = "terminated"
             raise
         except sqlite3.OperationalError as exc:
             if "full" not in str(exc):

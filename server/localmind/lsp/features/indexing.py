@@ -72,7 +72,8 @@ class IndexingFeature(Feature):
         service = self.session.service
         if service is None:
             return
-        progress = await _ProgressReporter.start(self.server)
+        # A client without work-done progress (eglot) hears of the first pass, and of large ones, in messages.
+        progress = await _ProgressReporter.start(self.server, milestones=self.runs_finished == 0)
         try:
             run = service.index(
                 progress.threadsafe_report, progress.cancelled, self._another_run_waits, self._open_files
@@ -112,13 +113,17 @@ class IndexingFeature(Feature):
 class _ProgressReporter:
     """Work-done progress for one indexing run; silent when the client does not support it."""
 
-    def __init__(self, server: LocalMindServer, token: str | None) -> None:
+    def __init__(self, server: LocalMindServer, token: str | None, milestones: bool = False) -> None:
+        """`milestones`: with no token (the client has no work-done progress), say in window/showMessage
+        when every file is searchable and when the pass ends."""
         self.server = server
         self.token = token
         self.loop = asyncio.get_running_loop()
+        self.milestones = milestones and token is None
+        self._said_searchable = False
 
     @classmethod
-    async def start(cls, server: LocalMindServer) -> _ProgressReporter:
+    async def start(cls, server: LocalMindServer, milestones: bool = False) -> _ProgressReporter:
         window = server.client_capabilities.window
         token: str | None = None
         if window is not None and window.work_done_progress:
@@ -128,7 +133,7 @@ class _ProgressReporter:
             except Exception as exc:  # A client that refuses a progress token still gets indexed.
                 log.info("no progress token (%s)", exc)
                 token = None
-        reporter = cls(server, token)
+        reporter = cls(server, token, milestones)
         reporter.begin()
         return reporter
 
@@ -143,6 +148,9 @@ class _ProgressReporter:
         self.loop.call_soon_threadsafe(self._report, event)
 
     def _report(self, event: Progress) -> None:
+        if self.milestones and event.phase == "embedding" and not self._said_searchable:
+            self._said_searchable = True
+            self._tell(f"Local Mind: every file is searchable by words and links; embedding {event.to_embed} chunks")
         if self.token is None:
             return
         if event.phase == "embedding":
@@ -160,7 +168,13 @@ class _ProgressReporter:
         future = self.server.work_done_progress.tokens.get(token) if token else None
         return bool(future is not None and future.cancelled())
 
+    def _tell(self, message: str) -> None:
+        self.server.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=message))
+
     def end(self, message: str) -> None:
+        if self.milestones:
+            self.milestones = False
+            self._tell(f"Local Mind: {message}")
         token, self.token = self.token, None  # Reports still queued after the end are dropped.
         if token is not None:
             self.server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))
