@@ -109,13 +109,20 @@ def cmd_models_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(rows)
         return 0
-    table = Table("model", "dims", "max tokens", "pooling", "licence", "source", "fp32", "int8")
+    header = ("model", "dims", "max tokens", "pooling", "licence", "source", "fp32", "int8")
+    lines = []
     for row in rows:
         variants: dict[str, str] = row["variants"]  # type: ignore[assignment]
         name = f"{row['name']} (default)" if row["default"] else str(row["name"])
         facts = (row["dimensions"], row["max_tokens"], row["pooling"], row["license"], row["source"])
-        table.add_row(name, *map(str, facts), variants["fp32"], variants["int8"])
-    out.print(table, width=None if out.is_terminal else 240)  # A pipe gets whole names, not 80 columns.
+        lines.append((name, *map(str, facts), variants["fp32"], variants["int8"]))
+    if not out.is_terminal:  # A pipe gets whole values, one tab-separated line per model, not a cut table.
+        sys.stdout.write("".join("\t".join(line) + "\n" for line in [header, *lines]))
+        return 0
+    table = Table(*header)
+    for line in lines:
+        table.add_row(*line)
+    out.print(table)
     return 0
 
 
