@@ -10,7 +10,8 @@ from localmind.retrieval.results import Position, Range, SearchHit
 
 def hit(chunk: str, path: str, line: int) -> SearchHit:
     span = Range(Position(line, 0), Position(line + 2, 0))
-    return SearchHit(f"file:///w/{path}", path, "/w", span, f"snippet {chunk}", line, [], None, [], "code", "python",
+    kind, language = ("code", "python") if path.endswith(".py") else ("notes", "markdown")
+    return SearchHit(f"file:///w/{path}", path, "/w", span, f"snippet {chunk}", line, [], None, [], kind, language,
                      0.1, "dense", {"dense": 1}, chunk)  # fmt: skip
 
 
@@ -28,9 +29,19 @@ def test_the_extractive_answer_quotes_each_source_with_its_citation() -> None:
     )
     answer = "".join(extractive_answer(sources))
     assert answer.startswith(HEADER)
-    assert "> def a():\n>     pass\n[1] `src/a.py:12`" in answer
-    assert "> B\n[2] `notes/b.md:1`" in answer
+    assert "```python\ndef a():\n    pass\n```\n[1] `src/a.py:12`" in answer, "code keeps its indentation"
+    assert "> B\n[2] `notes/b.md:1`" in answer, "prose is a block quote"
     assert "".join(extractive_answer([])) == NOTHING
+
+
+def test_quoted_code_keeps_its_indentation_and_loses_only_the_shared_part() -> None:
+    method = "    try:\n        return gateway.charge(invoice)\n    except TimeoutError:\n        retry(invoice)\n"
+    sources = number_sources([hit("m", "billing/pay.py", 40)], {"m": method}, 1000)
+    answer = "".join(extractive_answer(sources))
+    block = "```python\ntry:\n    return gateway.charge(invoice)\nexcept TimeoutError:\n    retry(invoice)\n```"
+    assert block in answer
+    fenced = number_sources([hit("f", "doc.py", 1)], {"f": 'EXAMPLE = """\n```sh\nls\n```\n"""'}, 1000)
+    assert "~~~~python\n" in "".join(extractive_answer(fenced)), "a passage holding ``` gets another fence"
 
 
 def test_conversations_are_bounded_in_turns_and_in_number() -> None:

@@ -3,6 +3,7 @@ Used when no LLM is configured, and when the LLM is down, too slow or its breake
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterator
 
 from localmind.chat.sources import Source
@@ -27,6 +28,20 @@ def extractive_answer(sources: list[Source], header: str = HEADER) -> Iterator[s
         return
     yield header + "\n"
     for source in sources:
-        lines = [line.rstrip() for line in source.text.splitlines() if line.strip()][:_QUOTE_LINES]
-        quoted = "\n".join(f"> {line}" for line in lines)
+        quoted = quote_code(source.text, source.language) if source.language else quote_prose(source.text)
         yield f"\n{quoted}\n[{source.n}] `{source.path}:{source.range.start.line + 1}`\n"
+
+
+def quote_prose(text: str) -> str:
+    """The passage's first lines as a Markdown block quote."""
+    lines = [line.rstrip() for line in text.splitlines() if line.strip()][:_QUOTE_LINES]
+    return "\n".join(f"> {line}" for line in lines)
+
+
+def quote_code(text: str, language: str) -> str:
+    """The passage's first lines as a fenced code block in its language, indentation kept exactly (only the
+    indentation all lines share is removed), so quoted Python means what the file means."""
+    lines = [line.rstrip() for line in text.strip("\n").splitlines()][:_QUOTE_LINES]
+    body = textwrap.dedent("\n".join(lines))
+    fence = "~~~~" if "```" in body else "```"
+    return f"{fence}{language}\n{body}\n{fence}"

@@ -18,10 +18,11 @@ class Source:
     range: Range
     snippet: str
     text: str
+    language: str | None = None  # The source's programming language when it is code, for quoting it as code.
 
     def to_json(self) -> dict[str, object]:
         value = asdict(self)
-        del value["text"]
+        del value["text"], value["language"]
         return value
 
 
@@ -32,7 +33,7 @@ def number_sources(hits: list[SearchHit], texts: dict[str, str], budget_chars: i
     seen: set[str] = set()
     used = 0
     for hit in hits:
-        text = texts.get(hit.chunk_id, hit.snippet).strip()
+        text = _without_blank_edges(texts.get(hit.chunk_id, hit.snippet))
         key = text.translate(_NORMALISE).lower()
         if not text or key in seen:
             continue
@@ -40,5 +41,14 @@ def number_sources(hits: list[SearchHit], texts: dict[str, str], budget_chars: i
             break
         seen.add(key)
         used += len(text)
-        sources.append(Source(len(sources) + 1, hit.path, hit.uri, hit.range, hit.snippet, text))
+        language = hit.language if hit.kind == "code" else None
+        sources.append(Source(len(sources) + 1, hit.path, hit.uri, hit.range, hit.snippet, text, language))
     return sources
+
+
+def _without_blank_edges(text: str) -> str:
+    """The text without blank lines before or after it; the first line keeps its indentation (code)."""
+    lines = text.rstrip().splitlines()
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    return "\n".join(lines)
