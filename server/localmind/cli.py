@@ -364,10 +364,10 @@ def cmd_summarize(args: argparse.Namespace, settings: Settings) -> int:
     if not path.exists():
         raise LocalMindError(f"no such file: {args.path}")
     with _open_readers(path if path.is_dir() else path.parent, settings) as (components, readers):
-        root = next((r for r in components.workspace.roots if path.is_relative_to(r)), None)
-        if root is None or path.is_dir():
+        located = components.workspace.locate(path)
+        if located is None or path.is_dir():
             raise LocalMindError(f"{args.path} is not a file of the indexed workspace")
-        rel_path = path.relative_to(root).as_posix()
+        root, rel_path = located
         summarizer = components.summarizer()
         file = read_file(readers.searcher, str(root), rel_path, summarizer.budget_chars())
         if file is None:

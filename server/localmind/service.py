@@ -113,8 +113,8 @@ class WorkspaceService:
         chunks. Its embedding phase embeds `open_files` first and stops early when `should_yield` says that
         another pass waits (which then embeds what is left)."""
         metrics.INDEX_QUEUE_DEPTH.inc()
-        run = partial(self._index, on_progress, cancelled, should_yield, open_files)
-        return self._indexer.submit(carry(run))
+        run = partial(self._index_run, on_progress, cancelled, should_yield, open_files)
+        return self._indexer.submit(carry(self._dequeued), run)
 
     def _index_embedder(self) -> OnnxEmbedder:
         """The indexing thread's own session, created on that thread after it lowered its priority, so
@@ -122,16 +122,11 @@ class WorkspaceService:
         _lower_thread_priority()
         return self.components.index_embedder()
 
-    def _index(
-        self,
-        on_progress: Callable[[Progress], None],
-        cancelled: Callable[[], bool],
-        should_yield: ShouldYield | None,
-        open_files: OpenFiles | None,
-    ) -> IndexReport:
+    def _dequeued(self, run: Callable[[], IndexReport]) -> IndexReport:
+        """A queued pass as it starts: off the queue-depth gauge, under a correlation id of its own."""
         metrics.INDEX_QUEUE_DEPTH.dec()
         with bound(correlation=new_correlation_id()):
-            return self._index_run(on_progress, cancelled, should_yield, open_files)
+            return run()
 
     def _index_run(
         self,

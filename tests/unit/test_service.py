@@ -15,6 +15,7 @@ import pytest
 from localmind.config import Settings
 from localmind.embeddings import OnnxEmbedder
 from localmind.indexing.pipeline import IndexCancelled, Progress
+from localmind.indexing.workspace import Workspace
 from localmind.resilience import State, Transition
 from localmind.retrieval import parse_query
 from localmind.service import WorkspaceService
@@ -116,3 +117,12 @@ def test_the_summary_says_how_far_indexing_is() -> None:
     assert (
         summary(backends_status(Settings(), IndexState(), observed()), IndexState(), {"chunks": 7}) == "ready: 7 chunks"
     )
+
+
+def test_a_path_is_located_in_its_innermost_root(tmp_path: Path) -> None:
+    outer, inner = tmp_path / "outer", tmp_path / "outer" / "sub"
+    inner.mkdir(parents=True)
+    workspace = Workspace((outer.resolve(), inner.resolve()), "key", tmp_path / "data")
+    assert workspace.locate(inner / "notes" / "a.md") == (inner.resolve(), "notes/a.md")
+    assert workspace.locate(outer / "b.py") == (outer.resolve(), "b.py")
+    assert workspace.locate(tmp_path / "elsewhere.md") is None

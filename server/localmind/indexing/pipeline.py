@@ -315,12 +315,8 @@ class Indexer:
 
     def _open_file_ids(self) -> list[str]:
         """The ids of the files the user has open (those inside a root), embedded before the others."""
-        found = []
-        for path in self.open_files():
-            root = next((r for r in self.workspace.roots if path.is_relative_to(r)), None)
-            if root is not None:
-                found.append(ids.file_id(self.workspace.key, root, path.relative_to(root).as_posix()))
-        return found
+        located = (self.workspace.locate(path) for path in self.open_files())
+        return [ids.file_id(self.workspace.key, root, rel_path) for root, rel_path in filter(None, located)]
 
 
 def _finish(store: IndexStore, run_id: int, status: str, report: IndexReport) -> None:

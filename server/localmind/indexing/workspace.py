@@ -29,6 +29,14 @@ class Workspace:
     def lock_path(self) -> Path:
         return self.folder / "indexer.lock"
 
+    def locate(self, path: Path) -> tuple[Path, str] | None:
+        """The root holding path (the innermost, when roots nest) and path relative to it; None outside."""
+        target = path.resolve()
+        for root in sorted(self.roots, key=lambda r: len(r.parts), reverse=True):
+            if target == root or root in target.parents:
+                return root, target.relative_to(root).as_posix()
+        return None
+
 
 def open_workspace(roots: list[Path], settings: IndexingSettings) -> Workspace:
     """The workspace of these root folders, creating its folder and description on first use."""

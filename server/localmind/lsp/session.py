@@ -176,11 +176,7 @@ class Session:
         path = to_fs_path(uri)
         if service is None or path is None:
             return None
-        target = Path(path).resolve()
-        for root in sorted(service.roots, key=lambda r: len(r.parts), reverse=True):
-            if target == root or root in target.parents:
-                return root, target.relative_to(root).as_posix()
-        return None
+        return service.workspace.locate(Path(path))
 
     def close(self) -> None:
         if self.service is not None:
