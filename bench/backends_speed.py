@@ -6,6 +6,10 @@ SciFact claims with all three signals fused. The servers are the ones the test s
 embedded in the project's Java launcher, and the Milvus 2.3 standalone server from PyPI. Their RSS
 (the whole process group) is read from /proc after indexing.
 
+A third configuration indexes with Neo4j stopped (the servers configuration during an outage: every
+graph write fails and waits in the outbox). Each configuration embeds everything: each has a Milvus
+collection prefix of its own, so the team embedding cache starts empty.
+
     .venv/bin/python bench/backends_speed.py [--docs 600] [--queries 200]
 """
 
@@ -94,31 +98,36 @@ def compare(
     base: Path, docs: int, claims: list[str], neo4j: Neo4jServer, milvus: MilvusServerProcess
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    for name in ("embedded", "servers"):
+    for name in ("embedded", "servers", "neo4j_down"):
         root = base / f"corpus-{name}"  # A folder of its own: another workspace, so nothing is shared.
         write_corpus(root, docs)
         overrides: dict[str, Any] = {"indexing": {"data_dir": str(base / f"data-{name}")}}
-        if name == "servers":
+        if name != "embedded":
             overrides["graph"] = {"backend": "neo4j", "uri": neo4j.uri, "user": neo4j.user, "password": neo4j.password}
-            overrides["vectors"] = {"backend": "milvus", "uri": milvus.uri}
+            overrides["vectors"] = {"backend": "milvus", "uri": milvus.uri, "collection_prefix": f"bench_{name}"}
+        if name == "neo4j_down":
+            neo4j.stop()
         results[name] = run(load_settings(overrides=overrides), root, claims)
-    assert neo4j._process is not None and milvus._runner is not None
-    results["server_rss_mib"] = {
-        "neo4j": group_rss_mib(neo4j._process.pid),
-        "milvus": group_rss_mib(milvus._runner.pid),
-    }
+    for name in ("servers", "neo4j_down"):
+        results[f"{name}_over_embedded"] = round(results[name]["chunks_per_s"] / results["embedded"]["chunks_per_s"], 3)
+    assert milvus._runner is not None
+    results["server_rss_mib"] = {"milvus": group_rss_mib(milvus._runner.pid)}
     return results
 
 
 def print_table(results: dict[str, Any]) -> None:
-    for name in ("embedded", "servers"):
+    for name in ("embedded", "servers", "neo4j_down"):
         r, s = results[name], results[name]["search"]
         print(
             f"{name:<9} {r['chunks']} chunks indexed in {r['index_s']:.1f} s ({r['chunks_per_s']:.1f} chunks/s); "
             f"search p50 {s['p50_ms']:.1f} ms p99 {s['p99_ms']:.1f} ms",
             file=sys.stderr,
         )
-    print(f"server RSS: {results['server_rss_mib']}", file=sys.stderr)
+    print(
+        f"chunks/s against the embedded store: servers {results['servers_over_embedded']:.3f}, "
+        f"Neo4j down {results['neo4j_down_over_embedded']:.3f}; server RSS: {results['server_rss_mib']}",
+        file=sys.stderr,
+    )
 
 
 if __name__ == "__main__":

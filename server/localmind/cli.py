@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from rich.console import Console
@@ -170,6 +170,10 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _from_team(report: IndexReport) -> str:
+    return f", {report.chunks_from_team} from the team cache" if report.chunks_from_team else ""
+
+
 @contextmanager
 def _sigterm_as_exit() -> Iterator[None]:
     """While indexing, SIGTERM ends the run as SystemExit (exit status 143), so the run is recorded as
@@ -220,6 +224,8 @@ def _print_report(report: IndexReport, as_json: bool) -> None:
         "files_deleted": report.files_deleted,
         "chunks_written": report.chunks_written,
         "chunks_embedded": report.chunks_embedded,
+        "chunks_from_team": report.chunks_from_team,
+        "chunks_spot_checked": report.chunks_spot_checked,
         "secrets_redacted": report.secrets_redacted,
         "skipped": dict(report.skipped),
         "seconds": round(report.seconds, 3),
@@ -234,7 +240,8 @@ def _print_report(report: IndexReport, as_json: bool) -> None:
         return
     out.print(
         f"indexed {report.files_indexed} files ({report.files_unchanged} unchanged, {report.files_deleted} deleted), "
-        f"{report.chunks_written} chunks ({report.chunks_embedded} embedded) in {report.seconds:.1f} s: "
+        f"{report.chunks_written} chunks ({report.chunks_embedded} embedded{_from_team(report)}) "
+        f"in {report.seconds:.1f} s: "
         f"searchable by words and links after {report.searchable_seconds:.1f} s (phase 1), "
         f"by meaning after {report.seconds - report.searchable_seconds:.1f} s more (phase 2)"
     )
@@ -296,35 +303,73 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from localmind.stores.verify import Inventoried, verify
     from localmind.wiring import Components
 
     with Components.for_indexed(args.path or Path.cwd(), settings) as components:
         remote = components.unguarded_remote()
-        backends: dict[str, Inventoried] = {}
-        if remote.graph is not None:
-            backends["neo4j"] = remote.graph
-        if remote.vectors is not None:
-            backends["milvus"] = remote.vectors
-        store = components.open_store(journal_backends=tuple(backends))
         try:
-            drifts = verify(store, backends, args.repair)
+            report, clean = _verify_backends(components, remote, args.repair)
         finally:
-            store.close()
             remote.close()
-    report = {name: drift.to_json() for name, drift in drifts.items()}
     if args.json:
         _print_json(report)
     elif not report:
         out.print("no server backend is selected: the embedded store is the only copy, nothing to verify")
-    for name, drift in drifts.items():
-        if not args.json:
-            state = "in sync" if drift.clean else "DRIFT"
+    else:
+        _print_verdicts(report)
+    return 0 if clean else 1
+
+
+def _verify_backends(components: Components, remote: RemoteBackends, repair: bool) -> tuple[dict[str, Any], bool]:
+    """Each backend's verdict (and the team cache's) as JSON, and whether all are clean now."""
+    from localmind.stores.verify import Audited, CheckedCache, verify, verify_cache
+
+    audited: dict[str, Audited] = {}
+    if remote.graph is not None:
+        graph: Any = remote.graph
+        audited["neo4j"] = Audited(graph, lambda _strong: graph.file_inventory(), graph.orphans, graph.delete_orphans)
+    if remote.vectors is not None:
+        vectors: Any = remote.vectors
+        audited["milvus"] = Audited(
+            vectors, lambda strong: vectors.file_inventory(consistency="Strong" if strong else None)
+        )
+    store = components.open_store(journal_backends=tuple(audited))
+    try:
+        shared = components.settings.team.shared_workspace is not None
+        verdicts = verify(store, audited, repair, shared)
+        report: dict[str, Any] = {name: verdict.to_json() for name, verdict in verdicts.items()}
+        clean = all(verdict.final.clean for verdict in verdicts.values())
+        if remote.cache is not None:
+            model_id = components.embedder().model_id
+            cached = verify_cache(store, cast(CheckedCache, remote.cache), model_id, repair)
+            report["team_cache"] = cached.to_json()
+            clean = clean and cached.clean
+    finally:
+        store.close()
+    return report, clean
+
+
+def _print_verdicts(report: dict[str, Any]) -> None:
+    for name, verdict in report.items():
+        if name == "team_cache":
+            state = "consistent" if verdict["clean"] else "DIFFERS"
             out.print(
-                f"{name}: {state} ({drift.files} files; missing {len(drift.missing)}, extra "
-                f"{len(drift.extra)}, mismatched {len(drift.mismatched)}, pending {drift.pending})"
+                f"team cache: {state} ({verdict.get('rows', '?')} vectors; {verdict['checked']} of ours checked, "
+                f"{verdict['mismatched']} differ){_fixed(verdict['fixed'])}"
             )
-    return 0 if all(d.clean for d in drifts.values()) else 1
+            continue
+        state = "in sync" if verdict["clean"] else "DRIFT"
+        orphans = sum(verdict["orphans"].values())
+        out.print(
+            f"{name}: {state} ({verdict['files']} files; missing {len(verdict['missing'])}, extra "
+            f"{len(verdict['extra'])}, mismatched {len(verdict['mismatched'])}, orphans {orphans}, "
+            f"pending {verdict['pending']}){_fixed(verdict['fixed'])}"
+        )
+
+
+def _fixed(fixed: dict[str, int]) -> str:
+    done = [f"{key.replace('_', ' ')} {count}" for key, count in fixed.items() if count]
+    return f"; repaired: {', '.join(done)}" if done else ""
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -589,7 +634,7 @@ if TYPE_CHECKING:
     from localmind.observability.doctor import Check
     from localmind.observability.metrics import Closeable
     from localmind.retrieval import Searcher, SearchHit
-    from localmind.wiring import Components, Readers
+    from localmind.wiring import Components, Readers, RemoteBackends
 
     Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
 

@@ -9,13 +9,17 @@ workspace_trust.py).
 
 from __future__ import annotations
 
+import getpass
+import ipaddress
 import os
 import re
+import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, create_model, model_validator
@@ -191,6 +195,52 @@ class VectorSettings(_Section):
     timeout: float = Field(10.0, gt=0, le=300, description="Seconds a Milvus call may take.")
 
 
+class TeamSettings(_Section):
+    """Who this user is on the team servers, and what the team shares (see docs/deployment.md).
+
+    On Neo4j and Milvus a workspace belongs to its owner: the same folders indexed by two identities are two
+    workspaces, and deletes and repairs touch only the owner's rows. Only a workspace named in
+    `shared_workspace` is shared, by everyone who names it. Vectors are shared through the embedding cache,
+    keyed by the hash of the embedded text, so nobody can read a vector without holding its text."""
+
+    user: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="This user's identity on the team servers; default: login name@host.",
+    )
+    shared_workspace: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="A workspace name shared by every user who sets it; default: none (each user owns theirs).",
+    )
+    embedding_cache: bool = Field(
+        True, description="Share vectors through the team cache (with vectors.backend = milvus)."
+    )
+    cache_ttl_days: float = Field(
+        30.0, gt=0, le=3650, description="Days a cached vector stays unused before the team cache drops it."
+    )
+    allow_insecure_transport: bool = Field(
+        False, description="Send server credentials in clear text (bolt://, http://) to a host other than this one."
+    )
+
+    def identity(self) -> str:
+        """The user's identity: the setting, or the login name (as getpass reads LOGNAME, USER…) at this host."""
+        if self.user:
+            return self.user
+        return f"{_login_name()}@{socket.gethostname()}"
+
+    def cache_ttl_seconds(self) -> int:
+        return max(1, int(self.cache_ttl_days * 86_400))
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # No login name in the environment and no passwd entry (some containers).
+        return f"uid{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
 class LlmSettings(_Section):
     """The language model that writes chat answers: any OpenAI-compatible chat-completions endpoint."""
 
@@ -213,6 +263,9 @@ class BackendPolicy(_Section):
     """How calls to one backend are timed out, retried and cut off by its circuit breaker."""
 
     timeout: float = Field(5.0, gt=0, le=600, description="Seconds one call may take.")
+    open_timeout: float = Field(
+        60.0, gt=0, le=3600, description="Seconds opening the backend may take (connecting, migrating its schema)."
+    )
     retries: int = Field(2, ge=0, le=10, description="Retries of a transient failure (backoff with jitter).")
     backoff: float = Field(0.1, ge=0, le=60, description="First retry delay in seconds; doubles each retry.")
     failure_threshold: int = Field(5, ge=1, le=1000, description="Consecutive failures that open the breaker.")
@@ -322,6 +375,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)  # type: ignore[arg-type]
     graph: GraphSettings = Field(default_factory=GraphSettings)  # type: ignore[arg-type]
     vectors: VectorSettings = Field(default_factory=VectorSettings)  # type: ignore[arg-type]
+    team: TeamSettings = Field(default_factory=TeamSettings)  # type: ignore[arg-type]
     llm: LlmSettings = Field(default_factory=LlmSettings)  # type: ignore[arg-type]
     resilience: ResilienceSettings = Field(default_factory=ResilienceSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)  # type: ignore[arg-type]
@@ -342,6 +396,53 @@ class Settings(BaseSettings):
         if user_file is not None:
             files.append(TomlConfigSettingsSource(settings_cls, toml_file=user_file))
         return (init_settings, env_settings, *files)
+
+
+_CLEAR_TEXT_SCHEMES = {"graph": ("bolt", "neo4j"), "vectors": ("http", "tcp", "grpc")}
+
+
+def clear_text_credentials(settings: Settings) -> list[str]:
+    """A sentence for each server backend whose credentials would cross the network in clear text: a
+    password over bolt:// or neo4j://, a token over http://, to a host that is not this machine."""
+    problems = []
+    if settings.graph.backend == "neo4j" and _clear_text_to_remote(settings.graph.uri, "graph"):
+        problems.append(
+            f"graph.uri = {_host_part(settings.graph.uri)} sends the Neo4j password unencrypted; use bolt+s://"
+        )
+    token = settings.vectors.token.get_secret_value() if settings.vectors.token else ""
+    if settings.vectors.backend == "milvus" and token and _clear_text_to_remote(settings.vectors.uri, "vectors"):
+        problems.append(
+            f"vectors.uri = {_host_part(settings.vectors.uri)} sends the Milvus token unencrypted; use https://"
+        )
+    return problems
+
+
+def check_transport(settings: Settings) -> None:
+    """Refuse to send credentials in clear text to another host unless team.allow_insecure_transport says so."""
+    problems = clear_text_credentials(settings)
+    if problems and not settings.team.allow_insecure_transport:
+        raise ConfigError(
+            "; ".join(problems) + " (or, on a network you trust, set team.allow_insecure_transport = true)"
+        )
+
+
+def _clear_text_to_remote(uri: str, section: str) -> bool:
+    parts = urlsplit(uri.strip())
+    if parts.scheme.lower() not in _CLEAR_TEXT_SCHEMES[section]:
+        return False
+    host = (parts.hostname or "").lower()
+    if host in ("", "localhost") or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # A host name: only localhost names resolve to this machine for sure.
+        return True
+
+
+def _host_part(uri: str) -> str:
+    """The URI without user information, for messages."""
+    parts = urlsplit(uri.strip())
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 def user_config_file() -> Path:

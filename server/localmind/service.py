@@ -264,5 +264,6 @@ def _report_json(report: IndexReport) -> dict[str, Any]:
         "files_deleted": report.files_deleted,
         "chunks_written": report.chunks_written,
         "chunks_embedded": report.chunks_embedded,
+        "chunks_from_team": report.chunks_from_team,
         "seconds": round(report.seconds, 3),
     }

@@ -19,16 +19,18 @@ from typing import Any, cast
 from localmind.chat.ask import Chat
 from localmind.chat.conversations import Conversations
 from localmind.chat.summarize import Summarizer
-from localmind.config import Settings
+from localmind.config import Settings, check_transport
 from localmind.embeddings import OnnxEmbedder, load_embedder
 from localmind.errors import LocalMindError
+from localmind.indexing import ids
 from localmind.indexing.pipeline import Indexer, OpenFiles, ProgressCallback, ShouldYield
 from localmind.indexing.workspace import Workspace, find_workspace, open_workspace
 from localmind.resilience import Attempted, Guarded, Resilience
 from localmind.retrieval import Searcher
 from localmind.retrieval.navigation import Navigator
 from localmind.stores.deferred import Deferred
-from localmind.stores.ports import FileSink, GraphStore, VectorStore
+from localmind.stores.ports import EmbeddingCache, GraphStore, ReplicaSink, VectorStore
+from localmind.stores.server_scope import ServerScope
 from localmind.stores.sqlite_store import SqliteStore
 
 # Attributes of the embedder that are plain values, read without the guard.
@@ -50,19 +52,20 @@ class RemoteBackends:
 
     graph: GraphStore | None = None
     vectors: VectorStore | None = None
+    cache: EmbeddingCache | None = None  # The team's embedding cache, beside the vectors in Milvus.
 
     @property
-    def sinks(self) -> dict[str, FileSink]:
-        """What the outbox feeds, by the names its rows carry."""
-        sinks: dict[str, FileSink] = {}
+    def sinks(self) -> dict[str, ReplicaSink]:
+        """What the outbox feeds, by the names its rows carry (both adapters take batches of files)."""
+        sinks: dict[str, ReplicaSink] = {}
         if self.graph is not None:
-            sinks["neo4j"] = self.graph
+            sinks["neo4j"] = cast(ReplicaSink, self.graph)
         if self.vectors is not None:
-            sinks["milvus"] = self.vectors
+            sinks["milvus"] = cast(ReplicaSink, self.vectors)
         return sinks
 
     def close(self) -> None:
-        for backend in (self.graph, self.vectors):
+        for backend in (self.graph, self.vectors, self.cache):
             if backend is not None:
                 backend.close()
 
@@ -138,18 +141,32 @@ class Components:
 
     # Stores and backends ------------------------------------------------------------------------------
 
+    @property
+    def server_key(self) -> str:
+        """This workspace's key on the team servers: its owner's identity and roots, or a shared name."""
+        team = self.settings.team
+        return ids.server_workspace_key(list(self.workspace.roots), team.identity(), team.shared_workspace)
+
+    def server_scope(self) -> ServerScope:
+        """Where the outbox replicates to, and how to reach an older key's rows to move them."""
+
+        def open_scope(key: str) -> dict[str, ReplicaSink]:
+            return _open_remote(self.settings, key, self.embedder(), None).sinks
+
+        return ServerScope(self.server_key, self.workspace.key, open_scope)
+
     def remote(self) -> RemoteBackends:
         """The selected server backends behind their guards (none with the embedded defaults)."""
         embedder = self.embedder()
         with self._lock:
             if self._remote is None:
-                self._remote = _open_remote(self.settings, self.workspace, embedder, self.resilience)
+                self._remote = _open_remote(self.settings, self.server_key, embedder, self.resilience)
             return self._remote
 
     def unguarded_remote(self) -> RemoteBackends:
         """The selected server backends without guards, for `localmind verify`: its inventory reads scan the
         whole workspace and may take longer than one request's timeout. The caller closes them."""
-        return _open_remote(self.settings, self.workspace, self.embedder(), None)
+        return _open_remote(self.settings, self.server_key, self.embedder(), None)
 
     def open_store(self, journal_backends: tuple[str, ...] = ()) -> SqliteStore:
         """A new connection to the workspace's embedded store, for the calling thread only."""
@@ -173,10 +190,13 @@ class Components:
     ) -> Indexer:
         """An indexer feeding the selected server backends; it embeds with `embedder` (by default the guarded
         shared embedder), `open_files` first, and stops embedding early when `should_yield` says so."""
-        sinks = self.remote().sinks
+        remote = self.remote()
         embedder = embedder or self.guarded_embedder()
         settings = self.settings.indexing
-        return Indexer(self.workspace, settings, embedder, progress, sinks, open_files, should_yield)
+        scope = self.server_scope() if remote.sinks else None
+        return Indexer(
+            self.workspace, settings, embedder, progress, remote.sinks, open_files, should_yield, remote.cache, scope
+        )
 
     def chat(self, conversations: Conversations | None = None) -> Chat:
         """Grounded chat behind the LLM's guard, keeping its history in `conversations`."""
@@ -206,11 +226,13 @@ class Components:
 
 
 def _open_remote(
-    settings: Settings, workspace: Workspace, embedder: OnnxEmbedder, resilience: Resilience | None
+    settings: Settings, server_key: str, embedder: OnnxEmbedder, resilience: Resilience | None
 ) -> RemoteBackends:
     """Neo4j and Milvus adapters when selected, each opened on first use (so a server that is down does
     not stop indexing or search); their modules and drivers load only then. With `resilience`, every
-    call (opening included) goes through the backend's guard: timeout, retries, circuit breaker."""
+    call (opening included) goes through the backend's guard: timeout, retries, circuit breaker.
+    Credentials bound for another host in clear text are refused first (config.check_transport)."""
+    check_transport(settings)
     backends = RemoteBackends()
     if settings.graph.backend == "neo4j":
         settings.graph.resolved_password()  # A missing password is a configuration error, reported now.
@@ -218,7 +240,7 @@ def _open_remote(
         def open_graph() -> GraphStore:
             from localmind.stores.neo4j_graph import Neo4jGraph
 
-            return Neo4jGraph(settings.graph, workspace.key)
+            return Neo4jGraph(settings.graph, server_key)
 
         backends.graph = cast(GraphStore, _guarded(Deferred("neo4j", open_graph), "neo4j", resilience))
     if settings.vectors.backend == "milvus":
@@ -229,11 +251,24 @@ def _open_remote(
             from localmind.stores.milvus_vectors import MilvusVectors
 
             adopt_library_logs()  # pymilvus installs stderr handlers of its own on import.
-            return MilvusVectors(settings.vectors, workspace.key, model_id, dimensions)
+            return MilvusVectors(settings.vectors, server_key, model_id, dimensions)
 
         backends.vectors = cast(VectorStore, _guarded(Deferred("milvus", open_vectors), "milvus", resilience))
+        if settings.team.embedding_cache:
+            backends.cache = _team_cache(settings, model_id, dimensions, resilience)
     return backends
 
 
 def _guarded(backend: Deferred, name: str, resilience: Resilience | None) -> Any:
     return backend if resilience is None else Guarded(backend, resilience.guard(name))
+
+
+def _team_cache(settings: Settings, model_id: str, dimensions: int, resilience: Resilience | None) -> EmbeddingCache:
+    """The team's embedding cache in the vectors' Milvus, behind Milvus's guard, opened on first use."""
+
+    def open_cache() -> EmbeddingCache:
+        from localmind.stores.milvus_cache import MilvusEmbeddingCache
+
+        return MilvusEmbeddingCache(settings.vectors, model_id, dimensions, settings.team.cache_ttl_seconds())
+
+    return cast(EmbeddingCache, _guarded(Deferred("milvus-cache", open_cache), "milvus", resilience))

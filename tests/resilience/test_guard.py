@@ -247,3 +247,28 @@ def test_a_call_that_ends_after_its_caller_gave_up_is_judged_by_its_own_outcome(
     while guard.breaker.state is not State.OPEN and time.monotonic() < deadline:
         time.sleep(0.01)
     assert guard.breaker.state is State.OPEN
+
+
+def test_opening_a_backend_has_a_budget_of_its_own() -> None:
+    """A schema migration on first use may take longer than one call's timeout; the call after it still
+    gets its whole timeout."""
+    from localmind.stores.deferred import Deferred
+
+    class Slow:
+        def ping(self) -> str:
+            return "pong"
+
+    def open_slowly() -> Slow:
+        time.sleep(1.0)
+        return Slow()
+
+    guard = BackendGuard("slow-open", BackendPolicy(timeout=0.5, open_timeout=30, retries=0))
+    try:
+        backend = Guarded(Deferred("slow", open_slowly), guard)
+        assert backend.ping() == "pong"
+        short = BackendGuard("short-open", BackendPolicy(timeout=0.5, open_timeout=0.2, retries=0))
+        with pytest.raises(BackendTimeout):
+            Guarded(Deferred("slow", open_slowly), short).ping()
+        short.close()
+    finally:
+        guard.close()

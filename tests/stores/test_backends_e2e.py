@@ -70,8 +70,11 @@ def top_hits(env: dict[str, str], root: Path) -> dict[str, list[tuple[str, int]]
 
 
 def verify(env: dict[str, str], root: Path) -> dict[str, Any]:
+    """The backends' verdicts; the team cache's, which every run here fills, must agree with the store."""
     done = localmind(["verify", "--json"], env, root, check=False)
     report: dict[str, Any] = json.loads(done.stdout)
+    cache = report.pop("team_cache")
+    assert cache["clean"] and cache["mismatched"] == 0 and cache["checked"] > 0, cache
     return report
 
 

@@ -17,6 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,29 @@ from pydantic import SecretStr
 
 from localmind.config import VectorSettings
 from localmind.errors import ConfigError
-from localmind.stores.milvus_vectors import InvalidIdError, MilvusVectors, VectorStoreError, collection_name
-from tests.stores.milvus_fixtures import SESSION_PREFIX, MilvusEndpoint, lite_settings, milvus_server
-from tests.stores.test_vector_contract import DIMENSIONS, MODEL, make_corpus, new_workspace
+from localmind.stores import milvus_vectors
+from localmind.stores.milvus_vectors import (
+    InvalidIdError,
+    MilvusCollection,
+    MilvusVectors,
+    VectorStoreError,
+    collection_name,
+)
+from localmind.stores.records import FileUpdate
+from tests.stores.milvus_fixtures import SESSION_PREFIX, MilvusEndpoint, lite_settings, milvus_lite_file, milvus_server
+from tests.stores.test_vector_contract import (
+    DIMENSIONS,
+    MODEL,
+    assert_same_ranking,
+    brute_force,
+    inventory_of,
+    make_corpus,
+    make_update,
+    new_workspace,
+    unit_rows,
+)
 
-__all__ = ["milvus_server"]  # A fixture, used by name.
+__all__ = ["milvus_lite_file", "milvus_server"]  # Fixtures, used by name.
 
 TOKEN = "root:Milvus-s3cret-token-4217"
 REPO = Path(__file__).resolve().parents[2]
@@ -133,10 +152,13 @@ def test_consistency_level_and_timeout_reach_every_call(milvus_server: MilvusEnd
     assert reads and all(kwargs["consistency_level"] == "Bounded" for kwargs in reads)
 
 
-def spy_on(store: MilvusVectors) -> list[tuple[str, dict[str, Any]]]:
+DATA_CALLS = ("insert", "upsert", "delete", "search", "query")
+
+
+def spy_on(store: MilvusCollection) -> list[tuple[str, dict[str, Any]]]:
     """Record the keyword arguments of every data call the store makes from now on."""
     calls: list[tuple[str, dict[str, Any]]] = []
-    for name in ("insert", "delete", "search", "query"):
+    for name in DATA_CALLS:
         original = getattr(store._client, name)
         setattr(store._client, name, recording(name, original, calls))
     return calls
@@ -225,6 +247,15 @@ def test_ids_that_are_not_local_mind_ids_are_refused_before_any_call(tmp_path: P
             store.delete_file('" or 1==1 or "')
         assert store.search(np.ones(DIMENSIONS, np.float32), 3, {'" or 1==1 or "'}) == []
         assert store.file_centroid("\\") is None
+        # A batch with one bad id is refused whole, before its first call.
+        good, hostile = make_corpus("0123456789abcdef")[:2]
+        hostile = make_update("0123456789abcdef", "evil.md", hostile.vectors, file_id='" or 1==1 or "')
+        with pytest.raises(InvalidIdError):
+            store.write_files([good, hostile])
+        with pytest.raises(InvalidIdError):
+            store.delete_files([good.file.id, '") or file_id != ("'])
+        with pytest.raises(TypeError):
+            store.delete_files(good.file.id)
         assert calls == []
     finally:
         store.close()
@@ -295,3 +326,158 @@ def test_two_stores_on_one_lite_file_share_its_server(tmp_path: Path) -> None:
     second.write_file(corpus[1])
     assert second.file_inventory() == {corpus[1].file.id: {c.id for c in corpus[1].chunks}}
     second.close()
+
+
+# Primary keys, batches and reads ---------------------------------------------------------------------
+
+OpenVectors = Callable[[str], MilvusVectors]
+
+
+@pytest.fixture(params=["milvus-lite", "milvus-server"])
+def open_vectors(request: pytest.FixtureRequest) -> Iterator[OpenVectors]:
+    """Opens MilvusVectors for a workspace on a Milvus Lite file or the test server; closes them all."""
+    opened: list[MilvusVectors] = []
+
+    def open_for(workspace: str) -> MilvusVectors:
+        if request.param == "milvus-lite":
+            settings = lite_settings(request.getfixturevalue("milvus_lite_file"))
+        else:
+            settings = request.getfixturevalue("milvus_server").settings()
+        opened.append(MilvusVectors(settings, workspace, MODEL, DIMENSIONS))
+        return opened[-1]
+
+    yield open_for
+    for store in opened:
+        store.close()
+
+
+def same_file_elsewhere(seed: int, chunks: int = 4) -> FileUpdate:
+    """A file whose file and chunk ids are those of the same path and texts in any workspace."""
+    return make_update("same-checkout", "notes/same.md", unit_rows(np.random.default_rng(seed), chunks))
+
+
+def assert_holds_only(store: MilvusVectors, update: FileUpdate) -> None:
+    assert store.file_inventory() == inventory_of([update])
+    for query in update.vectors:
+        assert_same_ranking(store.search(query, 10), brute_force([update], query, 10))
+
+
+def test_workspaces_with_identical_ids_keep_their_own_rows(open_vectors: OpenVectors) -> None:
+    mine, theirs = open_vectors(new_workspace()), open_vectors(new_workspace())
+    my_file, their_file = same_file_elsewhere(seed=1), same_file_elsewhere(seed=2)
+    assert my_file.file.id == their_file.file.id
+    assert [c.id for c in my_file.chunks] == [c.id for c in their_file.chunks]
+    mine.write_file(my_file)
+    theirs.write_file(their_file)
+    assert_holds_only(mine, my_file)
+    assert_holds_only(theirs, their_file)
+    # Rewriting a file (its delete by filter, then its inserts) leaves the other workspace's rows alone.
+    mine.write_file(my_file)
+    edited = same_file_elsewhere(seed=3, chunks=2)
+    mine.write_file(edited)
+    assert_holds_only(mine, edited)
+    assert_holds_only(theirs, their_file)
+    mine.delete_file(edited.file.id)
+    assert mine.file_inventory() == {}
+    assert_holds_only(theirs, their_file)
+
+
+def test_row_keys_are_the_workspace_key_then_the_chunk_id(milvus_server: MilvusEndpoint) -> None:
+    workspace = new_workspace()
+    store = MilvusVectors(milvus_server.settings(), workspace, MODEL, DIMENSIONS)
+    try:
+        update = make_corpus(workspace)[2]
+        store.write_file(update)
+        assert set(stored_keys(store, f'workspace == "{workspace}"')) == {workspace + c.id for c in update.chunks}
+        too_long = make_update(workspace, "long.md", update.vectors[:1])
+        too_long.chunks[0] = replace(too_long.chunks[0], id="f" * 64)
+        with pytest.raises(InvalidIdError, match="64"):
+            store.write_file(too_long)
+    finally:
+        store.close()
+
+
+def test_rows_with_bare_chunk_ids_stay_readable_and_are_deleted(open_vectors: OpenVectors) -> None:
+    """Rows written before keys carried the workspace key: answered as they are, removed by file."""
+    workspace = new_workspace()
+    store = open_vectors(workspace)
+    kept, rewritten = make_corpus(workspace)[1:3]
+    for update in (kept, rewritten):
+        store._client.insert(store.collection, data=bare_rows(workspace, update))
+    assert store.file_inventory() == inventory_of([kept, rewritten])
+    query = kept.vectors[0]
+    assert_same_ranking(store.search(query, 10), brute_force([kept, rewritten], query, 10))
+    store.write_file(rewritten)  # Its bare rows go, its prefixed rows come.
+    assert store.file_inventory() == inventory_of([kept, rewritten])
+    keys = stored_keys(store, f'file_id == "{rewritten.file.id}"')
+    assert sorted(keys) == sorted(workspace + chunk.id for chunk in rewritten.chunks)
+    store.delete_files([kept.file.id, rewritten.file.id])
+    assert store.file_inventory() == {}
+
+
+def stored_keys(store: MilvusVectors, expression: str) -> list[str]:
+    """The primary keys of the rows that match, as stored (a test's own expression, of test values)."""
+    rows = store._client.query(store.collection, filter=expression, output_fields=["id"], consistency_level="Strong")
+    return [str(row["id"]) for row in rows]
+
+
+def bare_rows(workspace: str, update: FileUpdate) -> list[dict[str, Any]]:
+    return [
+        {"id": chunk.id, "workspace": workspace, "file_id": update.file.id, "vector": vector}
+        for chunk, vector in zip(update.chunks, update.vectors, strict=True)
+    ]
+
+
+def test_write_files_deletes_once_and_inserts_in_batches(
+    open_vectors: OpenVectors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(milvus_vectors, "_INSERT_BATCH", 4)
+    workspace = new_workspace()
+    store, corpus = open_vectors(workspace), make_corpus(workspace)
+    edited = make_update(workspace, corpus[3].file.rel_path, unit_rows(np.random.default_rng(5), 2))
+    calls = spy_on(store)
+    store.write_files([*corpus, edited])  # File 3 twice: the last update wins.
+    latest = [*corpus[:3], edited, *corpus[4:]]
+    inserted = [len(kwargs["data"]) for name, kwargs in calls if name == "insert"]
+    assert [name for name, _ in calls].count("delete") == 1
+    assert sum(inserted) == sum(len(u.chunks) for u in latest) and max(inserted) == 4
+    assert store.file_inventory() == inventory_of(latest)
+    query = corpus[0].vectors[0]
+    assert_same_ranking(store.search(query, 40), brute_force(latest, query, 40))
+    calls.clear()
+    store.write_files([])
+    assert calls == []
+
+
+def test_delete_files_removes_a_batch_in_filters_of_bounded_length(
+    open_vectors: OpenVectors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = new_workspace()
+    store, corpus = open_vectors(workspace), make_corpus(workspace)
+    store.write_files(corpus)
+    calls = spy_on(store)
+    unknown = [uuid.uuid4().hex[:24] for _ in range(1500)]
+    store.delete_files([corpus[0].file.id, *unknown])  # 1501 files: two filters of at most 1000.
+    assert [name for name, _ in calls] == ["delete", "delete"]
+    assert store.file_inventory() == inventory_of(corpus[1:])
+    monkeypatch.setattr(milvus_vectors, "_FILTER_BATCH", 2)
+    calls.clear()
+    store.delete_files([u.file.id for u in corpus[1:]])
+    assert [name for name, _ in calls] == ["delete"] * 3
+    assert store.file_inventory() == {}
+
+
+def test_file_inventory_reads_with_the_consistency_asked_for(milvus_server: MilvusEndpoint) -> None:
+    settings = milvus_server.settings(consistency_level="Bounded", collection_prefix=f"{SESSION_PREFIX}_bounded")
+    store = MilvusVectors(settings, new_workspace(), MODEL, DIMENSIONS)
+    try:
+        update = make_corpus("0123456789abcdef")[1]
+        store.write_file(update)
+        calls = spy_on(store)
+        assert store.file_inventory(consistency="Strong") == inventory_of([update])
+        store.file_inventory()
+        with pytest.raises(ValueError, match="consistency"):
+            store.file_inventory(consistency="Sometimes")
+    finally:
+        store.close()
+    assert [kwargs["consistency_level"] for _, kwargs in calls] == ["Strong", "Bounded"]

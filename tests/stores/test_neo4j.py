@@ -4,9 +4,13 @@ errors, index-backed queries, and a server that goes away and comes back."""
 from __future__ import annotations
 
 import logging
+import re
+import socket
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from neo4j import Driver, GraphDatabase
@@ -14,12 +18,15 @@ from neo4j import Driver, GraphDatabase
 import localmind.stores.neo4j_graph as neo4j_graph
 from localmind.config import GraphSettings
 from localmind.errors import ConfigError
+from localmind.resilience import is_transient
 from localmind.stores.neo4j_driver import BackendError
 from localmind.stores.neo4j_graph import Neo4jGraph
 from localmind.stores.neo4j_migrations import (
     CURRENT_VERSION,
+    INDEX_WAIT_SECONDS,
     MIGRATIONS,
     SCHEMA_KEY,
+    SCHEMA_STATEMENT_TIMEOUT_S,
     check_schema,
     migrate,
     migrate_database,
@@ -45,6 +52,7 @@ QUERIES |= {
         "_TAGGED_CHUNKS",
         "_LINKED_FILES_FIRST_CHUNKS",
         "_FILE_INVENTORY",
+        "_COUNT_ORPHANS",
     )
 }
 
@@ -133,6 +141,27 @@ def test_an_older_database_waits_for_localmind_migrate(
     Neo4jGraph(neo4j_settings, workspace_key).close()
 
 
+def test_schema_statements_carry_their_own_transaction_timeout(
+    neo4j_settings: GraphSettings, admin: Driver, database: str, workspace_key: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each statement of a migration begins a transaction with the migration's timeout, whatever the server's
+    default for transactions is; the wait for indexes gets its own wait on top."""
+    forget_schema(admin, database)
+    caplog.set_level(logging.DEBUG, logger="neo4j")
+    Neo4jGraph(neo4j_settings, workspace_key).close()
+    timeouts = Counter(
+        int(found.group(1))
+        for record in caplog.records
+        if " C: BEGIN " in record.getMessage() and (found := re.search(r"'tx_timeout': (\d+)", record.getMessage()))
+    )
+    statement_ms, wait_ms = (
+        int(SCHEMA_STATEMENT_TIMEOUT_S * 1000),
+        int((INDEX_WAIT_SECONDS + SCHEMA_STATEMENT_TIMEOUT_S) * 1000),
+    )
+    statements = sum(len(m.statements) for m in MIGRATIONS)
+    assert timeouts == {statement_ms: statements + len(MIGRATIONS), wait_ms: len(MIGRATIONS)}
+
+
 def test_migrations_are_numbered_in_order() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
     assert all("IF NOT EXISTS" in statement for m in MIGRATIONS for statement in m.statements)
@@ -197,6 +226,7 @@ def test_a_wrong_password_names_the_setting_not_the_value(neo4j_settings: GraphS
     message = str(refused.value)
     assert "graph.password" in message and "definitely-wrong-99" not in message
     assert refused.value.__cause__ is None and refused.value.__suppress_context__
+    assert not refused.value.transient and not is_transient(refused.value)  # Retrying would not help.
 
 
 def test_a_weak_password_is_warned_about(
@@ -244,8 +274,8 @@ def test_a_uri_the_driver_cannot_use_names_the_setting(workspace_key: str) -> No
 
 @pytest.mark.parametrize("name", sorted(QUERIES))
 def test_every_query_starts_from_an_index(name: str, admin: Driver, neo4j_settings: GraphSettings) -> None:
-    parameters = {"workspace": "w", "values": ["v"], "limit": 5, "file_id": "f", "rows": [], "shared": []}
-    parameters |= {"file": {"id": "f"}, "answers": []}
+    parameters = {"workspace": "w", "values": ["v"], "limit": 5, "file_id": "f", "file_ids": ["f"], "rows": []}
+    parameters |= {"shared": []}
     _, summary, _ = admin.execute_query("EXPLAIN " + QUERIES[name], parameters, database_=neo4j_settings.database)
     operators = plan_operators(summary.plan)
     assert not [op for op in operators if "Scan" in op], operators
@@ -259,6 +289,51 @@ def plan_operators(plan: dict[str, object]) -> list[str]:
 
 
 # Outage --------------------------------------------------------------------------------------------------------
+
+
+def count_connection_attempts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """From now on, every (host, port) a socket of this process tries to connect to, in order."""
+    attempts: list[tuple[str, int]] = []
+    connect = socket.socket.connect
+
+    def recording_connect(sock: socket.socket, address: Any) -> None:
+        attempts.append((str(address[0]), int(address[1])))
+        connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", recording_connect)
+    return attempts
+
+
+def test_calls_to_a_server_that_went_away_fail_after_one_connection_attempt(
+    neo4j_server: Neo4jEndpoint, neo4j_settings: GraphSettings, workspace_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No retries by the driver: a write, a deletion and a read each try to connect once and fail with an error
+    that names the setting and says that trying again later may help (the resilience layer's cue)."""
+    if neo4j_server.server is None:
+        pytest.skip("an external server (LOCALMIND_TEST_NEO4J_URI) is not the tests' to stop")
+    n = notes()
+    graph = Neo4jGraph(neo4j_settings, workspace_key)
+    try:
+        graph.write_files([n["alpha"]])
+        neo4j_server.server.kill()
+        attempts = count_connection_attempts(monkeypatch)
+        calls = {
+            "write_files": lambda: graph.write_files([n["beta"], n["gamma"]]),
+            "delete_files": lambda: graph.delete_files([n["alpha"].file.id]),
+            "file_inventory": graph.file_inventory,
+        }
+        for name, call in calls.items():
+            attempts.clear()
+            with pytest.raises(BackendError, match=r"cannot reach Neo4j .*graph\.uri") as failed:
+                call()
+            assert failed.value.transient and is_transient(failed.value), name
+            assert attempts == [("127.0.0.1", neo4j_server.server.port)], name
+        neo4j_server.server.start()
+        graph.write_files([n["beta"], n["gamma"]])  # The driver connects again by itself.
+        assert set(graph.file_inventory()) == {update.file.id for update in n.values()}
+    finally:
+        neo4j_server.server.start()
+        graph.close()
 
 
 def test_after_a_crash_the_server_starts_again_with_its_data(

@@ -21,6 +21,14 @@ def workspace_key(roots: list[Path]) -> str:
     return _digest(*sorted(str(root) for root in roots))[:16]
 
 
+def server_workspace_key(roots: list[Path], owner: str, shared_name: str | None = None) -> str:
+    """The workspace's key on the team servers: its owner's identity and its roots, so two users whose
+    checkouts sit at the same path never share one; or, for a workspace the team chose to share, its name."""
+    if shared_name:
+        return _digest("shared", shared_name)[:16]
+    return _digest("owned", owner, *sorted(str(root) for root in roots))[:16]
+
+
 def file_id(workspace: str, root: Path, rel_path: str) -> str:
     return _digest("file", workspace, str(root), rel_path)[:_ID_CHARS]
 

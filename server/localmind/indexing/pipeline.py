@@ -35,9 +35,10 @@ from localmind.indexing.parsers import is_pdf, parse_file, parse_pdf
 from localmind.indexing.scanner import ScannedFile, Skipped, scan
 from localmind.indexing.workspace import Workspace
 from localmind.secret_masking import redact
-from localmind.stores.ports import FileSink, IndexStore, StoreError
+from localmind.stores.ports import EmbeddingCache, IndexStore, ReplicaSink, StoreError
 from localmind.stores.records import FileRecord, FileState, FileUpdate, PendingVector
 from localmind.stores.replication import DrainReport, Replicator
+from localmind.stores.server_scope import ServerScope, adopt_scope
 from localmind.stores.sqlite_store import SqliteStore
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ _FILES_PER_BATCH = 32
 # Phase 2 embeds this many pending chunks per step (drawn from many files; the embedder sorts them by length
 # into its own batches). A step takes a few seconds on two cores, so progress and priorities stay current.
 _CHUNKS_PER_STEP = 128
+# Team cache hits whose hash's first byte is below this are embedded here too and compared (6/256 ≈ 1 in 40).
+_SPOT_CHECK_BELOW = 6
+_SPOT_CHECK_COSINE = 0.999
 # Bumped whenever parsing or chunking changes what a file becomes: a store made by another version re-parses
 # every file once (vectors whose text is unchanged still come from the cache).
 CHUNKING_VERSION = "2"
@@ -59,6 +63,8 @@ class IndexReport:
     files_deleted: int = 0
     chunks_written: int = 0
     chunks_embedded: int = 0
+    chunks_from_team: int = 0  # Vectors the team's embedding cache had, so nobody embedded them here.
+    chunks_spot_checked: int = 0  # Of those, embedded here too to check the cache (not stored again).
     secrets_redacted: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
@@ -114,12 +120,15 @@ class Indexer:
         settings: IndexingSettings,
         embedder: OnnxEmbedder,
         progress: ProgressCallback | None = None,
-        sinks: dict[str, FileSink] | None = None,
+        sinks: dict[str, ReplicaSink] | None = None,
         open_files: OpenFiles | None = None,
         should_yield: ShouldYield | None = None,
+        team_cache: EmbeddingCache | None = None,
+        scope: ServerScope | None = None,
     ) -> None:
-        """`sinks` are server backends (by name) fed from the store's outbox after every batch of files;
-        `open_files` are embedded first in phase 2, which stops early when `should_yield` says so."""
+        """`sinks` are server backends (by name) fed from the store's outbox after every batch of files,
+        under the workspace key `scope` names; `open_files` are embedded first in phase 2, which stops early
+        when `should_yield` says so. `team_cache` lends vectors a teammate embedded, and gets ours."""
         check_chunk_settings(settings, embedder)
         self.workspace = workspace
         self.settings = settings
@@ -128,6 +137,8 @@ class Indexer:
         self.sinks = sinks or {}
         self.open_files = open_files or (lambda: ())
         self.should_yield = should_yield or (lambda: False)
+        self.team = _TeamCache(team_cache, embedder)
+        self.scope = scope
         self.last_drain: DrainReport | None = None
         self._replicator: Replicator | None = None
 
@@ -137,6 +148,8 @@ class Indexer:
             store = SqliteStore(self.workspace.store_path, journal_backends=tuple(self.sinks))
             self._replicator = Replicator(store, self.sinks) if self.sinks else None
             try:
+                if self.scope is not None:
+                    adopt_scope(store, tuple(self.sinks), self.scope)
                 self._drain()  # Whatever an earlier run or an outage left behind goes first.
                 report = self._run(store)
                 self._drain()
@@ -158,6 +171,7 @@ class Indexer:
         run_id = store.start_run()
         store.set_meta("model_id", self.embedder.model_id)
         status = "failed"
+        self.team.start_run()
         rechunk = store.meta(_CHUNKING_KEY) != CHUNKING_VERSION
         try:
             for root in self.workspace.roots:
@@ -181,6 +195,7 @@ class Indexer:
             ) from None
         finally:
             report.seconds = time.perf_counter() - started
+            report.chunks_spot_checked = self.team.checked
             _finish(store, run_id, status, report)
         return report
 
@@ -225,8 +240,11 @@ class Indexer:
                 store.touch_file(known[scanned.rel_path].id, scanned.size, scanned.mtime_ns)
             else:
                 prepared.append(outcome)
-        hashes = list({ids.text_hash(t) for item in prepared for t in item.embed_texts})
-        cached = store.cached_vectors(self.embedder.model_id, hashes)
+        texts = {ids.text_hash(t): t for item in prepared for t in item.embed_texts}
+        cached = store.cached_vectors(self.embedder.model_id, list(texts))
+        from_team = self.team.lookup({h: t for h, t in texts.items() if h not in cached})
+        report.chunks_from_team += len(from_team)
+        cached.update(from_team)
         for item in prepared:
             store.write_file(_update(item, cached, self.embedder))
             report.files_indexed += 1
@@ -304,19 +322,93 @@ class Indexer:
         else embedded (each distinct text once)."""
         model = self.embedder.model_id
         known = store.cached_vectors(model, list({item.text_hash for item in step}))
+        from_team = self.team.lookup({i.text_hash: i.embed_text for i in step if i.text_hash not in known})
+        report.chunks_from_team += len(from_team)
+        known.update(from_team)
         texts = {item.text_hash: item.embed_text for item in step if item.text_hash not in known}
         if texts:
             began = time.perf_counter()
             vectors = self.embedder.embed_documents(list(texts.values()))
             report.embed_seconds += time.perf_counter() - began
             report.chunks_embedded += len(texts)
-            known.update(zip(texts, vectors, strict=True))
+            embedded = dict(zip(texts, vectors, strict=True))
+            self.team.publish(embedded)
+            known.update(embedded)
         return [(item, known[item.text_hash]) for item in step]
 
     def _open_file_ids(self) -> list[str]:
         """The ids of the files the user has open (those inside a root), embedded before the others."""
         located = (self.workspace.locate(path) for path in self.open_files())
         return [ids.file_id(self.workspace.key, root, rel_path) for root, rel_path in filter(None, located)]
+
+
+class _TeamCache:
+    """The team's embedding cache as indexing uses it: a failure costs the cache's help, never the run
+    (the chunks are embedded here instead, and published once the cache answers again).
+
+    Its vectors are spot-checked: the first hit of a run and about one in forty after it (chosen by the
+    text's hash, so nobody can steer which) are embedded here too. One that differs — another model build,
+    or a vector published under a text it was not made from — makes the run stop trusting the cache, and
+    everything it had not yet stored is embedded here."""
+
+    def __init__(self, cache: EmbeddingCache | None, embedder: OnnxEmbedder) -> None:
+        self.cache = cache
+        self.embedder = embedder
+        self.start_run()
+
+    def start_run(self) -> None:
+        """Trust the cache again, and check its first hit, as every run does."""
+        self.distrusted = False
+        self.checked = 0
+        self._checked_first = False
+        self._warned = False
+
+    def lookup(self, texts: dict[str, str]) -> dict[str, np.ndarray]:
+        """Vectors for the texts (by hash) that the cache holds and that pass the spot check."""
+        if self.cache is None or self.distrusted or not texts:
+            return {}
+        try:
+            found = self.cache.lookup(list(texts))
+        except Exception as exc:  # A server down or refusing: embed here instead.
+            self._warn(f"the team embedding cache did not answer ({exc}); embedding here instead")
+            return {}
+        if found and not self._spot_check({h: texts[h] for h in found}, found):
+            self.distrusted = True
+            log.warning(
+                "the team embedding cache returned a vector that differs from this machine's for the same text "
+                "(another model build, or a tampered cache); this run embeds everything here"
+            )
+            return {}
+        return found
+
+    def _spot_check(self, texts: dict[str, str], found: dict[str, np.ndarray]) -> bool:
+        sample = [h for h in found if int(h[:2], 16) < _SPOT_CHECK_BELOW]
+        if not self._checked_first:
+            self._checked_first = True
+            sample = sample or [next(iter(found))]
+        if not sample:
+            return True
+        mine = self.embedder.embed_documents([texts[h] for h in sample])
+        self.checked += len(sample)
+        theirs = np.stack([found[h] for h in sample])
+        agreement = np.sum(mine * theirs, axis=1) / (
+            np.linalg.norm(mine, axis=1) * np.linalg.norm(theirs, axis=1) + 1e-12
+        )
+        return bool(np.all(agreement >= _SPOT_CHECK_COSINE))
+
+    def publish(self, vectors: dict[str, np.ndarray]) -> None:
+        if self.cache is None or not vectors:
+            return
+        try:
+            self.cache.publish(vectors)
+        except Exception as exc:  # Losing a publication costs a teammate one embedding, nothing more.
+            self._warn(f"could not share vectors with the team embedding cache ({exc})")
+
+    def _warn(self, message: str) -> None:
+        """Log the first failure of a run only: an outage would otherwise log once per batch."""
+        if not self._warned:
+            self._warned = True
+            log.warning("%s", message)
 
 
 def _finish(store: IndexStore, run_id: int, status: str, report: IndexReport) -> None:
@@ -395,7 +487,7 @@ def writer_lock(workspace: Workspace) -> FileLock:
     return lock
 
 
-def replay_outbox(workspace: Workspace, sinks: dict[str, FileSink]) -> DrainReport | None:
+def replay_outbox(workspace: Workspace, sinks: dict[str, ReplicaSink]) -> DrainReport | None:
     """Send the server backends what the outbox holds (after an outage), under the writer lock; None
     when nothing waits."""
     with writer_lock(workspace):

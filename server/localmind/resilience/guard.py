@@ -58,11 +58,17 @@ class BackendGuard:
 
     def call(self, operation: str, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """work(*args, **kwargs) with the breaker, the timeout and retries of transient failures."""
-        deadline = self._deadline()
+        deadline = self._deadline(self.policy.timeout)
         return retrying_call(lambda: self._attempt(operation, deadline, work, *args, **kwargs), self.policy, deadline)
 
-    def _deadline(self) -> float:
-        ends = time.monotonic() + self.policy.timeout
+    def open(self, work: Callable[[], T]) -> T:
+        """Open the backend (connect, migrate its schema) within the policy's open_timeout: a budget of its
+        own, so a first write never shares its timeout with a schema migration."""
+        deadline = self._deadline(self.policy.open_timeout)
+        return retrying_call(lambda: self._attempt("open", deadline, work), self.policy, deadline)
+
+    def _deadline(self, seconds: float) -> float:
+        ends = time.monotonic() + seconds
         caller = current_deadline()
         return ends if caller is None else min(ends, caller)
 
@@ -209,6 +215,8 @@ class Guarded:
             return getattr(self._target, name)
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            if getattr(self._target, "needs_opening", False):  # A backend opened on first use (stores.deferred).
+                self._guard.open(self._target.open)
             return self._guard.call(name, lambda: getattr(self._target, name)(*args, **kwargs))
 
         return call

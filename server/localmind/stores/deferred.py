@@ -19,6 +19,15 @@ class Deferred:
         self._backend: Any = None
         self._lock = threading.Lock()
 
+    @property
+    def needs_opening(self) -> bool:
+        """Whether the next call opens the backend (a guard gives that its own time budget)."""
+        return self._backend is None
+
+    def open(self) -> None:
+        """Open the backend now, unless it is open."""
+        self._get()
+
     def _get(self) -> Any:
         with self._lock:
             if self._backend is None:

@@ -16,8 +16,20 @@ file's root). So a file indexed before the file it mentions or links to still ge
 file takes its edges with it.
 
 Every value travels as a query parameter; labels, relationship types and property names are constants here.
-Writes are batched (`UNWIND $rows AS row MERGE ...`), and a file's update is one transaction: its old nodes
-go first, then the new ones are written, so applying the same update twice gives the same graph.
+
+Batches. `write_files` writes any number of files in one transaction of a fixed number of statements: the
+shared nodes the files' old content points at are gathered, the files' own nodes are deleted (`UNWIND
+$file_ids`), each statement then writes its rows for every file at once (`UNWIND $rows AS row MERGE ...`, a
+row naming its file where the statement needs it), and last the gathered shared nodes that nothing points at
+any more are deleted. Since files meet only through shared nodes, which are merged by key, the graph is the
+one that writing the files one at a time gives, whatever their order, and applying a batch twice changes
+nothing; when a file appears twice in a batch its last update wins. A long list of rows is sent in
+statements of `_ROWS_PER_STATEMENT` rows, still in the one transaction. `write_file` is a batch of one, and
+`delete_files` the same transaction with nothing to write.
+
+Orphans. A Chunk, Symbol or Section whose file has no File node in the workspace (left by a File removed
+behind the adapter's back) is an orphan: `orphans` counts them, and `delete_orphans` removes them together
+with every shared node of the workspace left unused, which is the graph that deleting their files would give.
 
 One driver (with its connection pool) serves every Neo4jGraph of a process that uses the same server and
 credentials; it closes when the last of them closes. The password is held by the driver only, never logged.
@@ -27,15 +39,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
-from neo4j import Driver, ManagedTransaction, RoutingControl
+from neo4j import Driver, RoutingControl, Transaction
 
 from localmind.config import GraphSettings
-from localmind.stores.neo4j_driver import DRIVERS, translated_errors, warn_if_weak
+from localmind.stores.neo4j_driver import DRIVERS, run_write, translated_errors, warn_if_weak
 from localmind.stores.neo4j_migrations import check_schema, migrate, schema_version
 from localmind.stores.records import FileUpdate
 
@@ -43,9 +55,10 @@ log = logging.getLogger(__name__)
 
 Pairs = list[tuple[str, str]]
 Row = dict[str, Any]
+T = TypeVar("T")
 _FAN_OUT: Final = 50  # The same limits as the SQLite graph, so both answer alike.
 _PAIR_LIMIT: Final = _FAN_OUT * 20
-_ROWS_PER_STATEMENT: Final = 5000  # A huge file is still one transaction, sent in statements of this many rows.
+_ROWS_PER_STATEMENT: Final = 5000  # A huge batch is still one transaction, sent in statements of this many rows.
 _ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -53,25 +66,30 @@ _ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklm
 # Each query names its parameters; $workspace always scopes the nodes it starts from.
 
 _GATHER_SHARED: Final = """
-CALL () {
-  MATCH (:Chunk {workspace: $workspace, file_id: $file_id})-[:MENTIONS|LINKS_TO]->(shared) RETURN shared
+UNWIND $file_ids AS file_id
+CALL (file_id) {
+  MATCH (:Chunk {workspace: $workspace, file_id: file_id})-[:MENTIONS|LINKS_TO]->(shared {workspace: $workspace})
+  RETURN shared
   UNION
-  MATCH (:Symbol {workspace: $workspace, file_id: $file_id})-[:NAMED]->(shared) RETURN shared
+  MATCH (:Symbol {workspace: $workspace, file_id: file_id})-[:NAMED]->(shared {workspace: $workspace})
+  RETURN shared
   UNION
-  MATCH (:File {workspace: $workspace, id: $file_id})-[:TAGGED|LINKS_TO|ANSWERS_TO]->(shared) RETURN shared
+  MATCH (:File {workspace: $workspace, id: file_id})-[:TAGGED|LINKS_TO|ANSWERS_TO]->(shared {workspace: $workspace})
+  RETURN shared
 }
-RETURN collect(elementId(shared)) AS shared
+RETURN collect(DISTINCT elementId(shared)) AS shared
 """
 
 _DELETE_OWNED: Final = """
-CALL () {
-  MATCH (owned:Chunk {workspace: $workspace, file_id: $file_id}) RETURN owned
+UNWIND $file_ids AS file_id
+CALL (file_id) {
+  MATCH (owned:Chunk {workspace: $workspace, file_id: file_id}) RETURN owned
   UNION
-  MATCH (owned:Symbol {workspace: $workspace, file_id: $file_id}) RETURN owned
+  MATCH (owned:Symbol {workspace: $workspace, file_id: file_id}) RETURN owned
   UNION
-  MATCH (owned:Section {workspace: $workspace, file_id: $file_id}) RETURN owned
+  MATCH (owned:Section {workspace: $workspace, file_id: file_id}) RETURN owned
   UNION
-  MATCH (owned:File {workspace: $workspace, id: $file_id}) RETURN owned
+  MATCH (owned:File {workspace: $workspace, id: file_id}) RETURN owned
 }
 DETACH DELETE owned
 """
@@ -83,19 +101,20 @@ MATCH (shared) WHERE elementId(shared) = element AND shared.workspace = $workspa
 DELETE shared
 """
 
-_WRITE_FILE: Final = """
-MERGE (f:File {workspace: $workspace, id: $file.id})
-SET f += $file
-WITH f
-UNWIND $answers AS row
-MERGE (t:Target {workspace: $workspace, key: row.key})
-ON CREATE SET t.kind = row.kind, t.value = row.value
+_WRITE_FILES: Final = """
+UNWIND $rows AS row
+MERGE (f:File {workspace: $workspace, id: row.file.id})
+SET f += row.file
+WITH f, row
+UNWIND row.answers AS answer
+MERGE (t:Target {workspace: $workspace, key: answer.key})
+ON CREATE SET t.kind = answer.kind, t.value = answer.value
 MERGE (f)-[:ANSWERS_TO]->(t)
 """
 
 _WRITE_CHUNKS: Final = """
-MATCH (f:File {workspace: $workspace, id: $file_id})
 UNWIND $rows AS row
+MATCH (f:File {workspace: $workspace, id: row.file_id})
 MERGE (c:Chunk {workspace: $workspace, id: row.id})
 SET c += row
 MERGE (f)-[:CONTAINS]->(c)
@@ -140,8 +159,8 @@ MERGE (c)-[:MENTIONS]->(n)
 """
 
 _WRITE_TAGS: Final = """
-MATCH (f:File {workspace: $workspace, id: $file_id})
 UNWIND $rows AS row
+MATCH (f:File {workspace: $workspace, id: row.file_id})
 MERGE (t:Tag {workspace: $workspace, name: row.name})
 SET t.key = row.key
 MERGE (f)-[r:TAGGED]->(t)
@@ -149,14 +168,55 @@ SET r.chunk_ids = row.chunk_ids
 """
 
 _WRITE_LINKS: Final = """
-MATCH (f:File {workspace: $workspace, id: $file_id})
 UNWIND $rows AS row
+MATCH (f:File {workspace: $workspace, id: row.file_id})
 MERGE (t:Target {workspace: $workspace, key: row.key})
 ON CREATE SET t.kind = row.kind, t.value = row.value
 MERGE (f)-[:LINKS_TO]->(t)
 WITH t, row WHERE row.chunk_id IS NOT NULL
 MATCH (c:Chunk {workspace: $workspace, id: row.chunk_id})
 MERGE (c)-[:LINKS_TO]->(t)
+"""
+
+# The Chunk, Symbol and Section nodes of the workspace whose file has no File node, each with its label.
+_ORPHANS: Final = """
+CALL () {
+  MATCH (node:Chunk {workspace: $workspace}) WHERE node.id IS NOT NULL RETURN node, 'Chunk' AS label
+  UNION ALL
+  MATCH (node:Symbol {workspace: $workspace}) WHERE node.id IS NOT NULL RETURN node, 'Symbol' AS label
+  UNION ALL
+  MATCH (node:Section {workspace: $workspace}) WHERE node.id IS NOT NULL RETURN node, 'Section' AS label
+}
+WITH node, label WHERE NOT EXISTS { MATCH (:File {workspace: $workspace, id: node.file_id}) }
+"""
+
+_COUNT_ORPHANS: Final = (
+    _ORPHANS
+    + """
+RETURN label, count(node) AS orphans
+"""
+)
+
+_DELETE_ORPHANS: Final = (
+    _ORPHANS
+    + """
+DETACH DELETE node
+RETURN count(node) AS deleted
+"""
+)
+
+# Every shared node of the workspace that nothing points at: those the orphans used, and those that whatever
+# removed their File left behind (its tags and the targets it answered to).
+_DELETE_EVERY_UNUSED_SHARED: Final = """
+CALL () {
+  MATCH (shared:Name {workspace: $workspace}) WHERE shared.name IS NOT NULL RETURN shared
+  UNION ALL
+  MATCH (shared:Tag {workspace: $workspace}) WHERE shared.name IS NOT NULL RETURN shared
+  UNION ALL
+  MATCH (shared:Target {workspace: $workspace}) WHERE shared.key IS NOT NULL RETURN shared
+}
+WITH shared WHERE NOT EXISTS { (shared)--() }
+DELETE shared
 """
 
 _DEFINITIONS_MENTIONED_BY: Final = """
@@ -272,16 +332,36 @@ class Neo4jGraph:
 
     def write_file(self, update: FileUpdate) -> None:
         """Replace everything the file contributed, in one transaction."""
-        statements = _file_statements(update)
-        self._write(lambda tx: _replace_file(tx, self._workspace, update.file.id, statements))
+        self.write_files([update])
+
+    def write_files(self, updates: Sequence[FileUpdate]) -> None:
+        """Replace everything these files contributed, in one transaction whose number of statements does not
+        grow with the number of files; when a file appears twice, its last update wins."""
+        latest = list({update.file.id: update for update in updates}.values())
+        if not latest:
+            return
+        file_ids = [update.file.id for update in latest]
+        statements = _write_statements(latest)
+        self._write(lambda tx: _replace_files(tx, self._workspace, file_ids, statements))
 
     def delete_file(self, file_id: str) -> None:
         """Remove the file's nodes and edges, and the shared nodes nothing else uses any more."""
-        self._write(lambda tx: _delete_file(tx, self._workspace, file_id))
+        self.delete_files([file_id])
 
-    def _write(self, work: Callable[[ManagedTransaction], None]) -> None:
-        with translated_errors(self._settings), self._driver.session(database=self._database) as session:
-            session.execute_write(work)
+    def delete_files(self, file_ids: Sequence[str]) -> None:
+        """`delete_file` for many files, in one transaction."""
+        distinct = _distinct(file_ids)
+        if distinct:
+            self._write(lambda tx: _replace_files(tx, self._workspace, distinct, []))
+
+    def delete_orphans(self) -> int:
+        """Delete the orphans (see `orphans`), then every Name, Tag and Target of the workspace that nothing
+        points at any more; answer how many orphans were deleted."""
+        return self._write(lambda tx: _delete_orphans(tx, self._workspace))
+
+    def _write(self, work: Callable[[Transaction], T]) -> T:
+        with translated_errors(self._settings):
+            return run_write(self._driver, self._database, work)
 
     # Reads -----------------------------------------------------------------------------------------------------
 
@@ -319,6 +399,12 @@ class Neo4jGraph:
         records = self._read(_FILE_INVENTORY, {})
         return {str(record["file"]): {str(chunk) for chunk in record["chunks"]} for record in records}
 
+    def orphans(self) -> dict[str, int]:
+        """How many Chunk, Symbol and Section nodes of this workspace belong to a file that has no File node,
+        by label; a label without orphans is left out, so a sound workspace answers {}."""
+        records = self._read(_COUNT_ORPHANS, {})
+        return {str(record["label"]): int(record["orphans"]) for record in records}
+
     def _pairs(self, query: str, values: list[str], limit: int | None) -> Pairs:
         if not values:
             return []
@@ -336,7 +422,7 @@ class Neo4jGraph:
         return list(records)
 
 
-# What a file writes ------------------------------------------------------------------------------------------
+# What a batch writes -----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -344,47 +430,71 @@ class _Statement:
     query: str
     parameters: Row
 
-    def run(self, tx: ManagedTransaction, workspace: str) -> None:
+    def run(self, tx: Transaction, workspace: str) -> None:
         tx.run(self.query, {**self.parameters, "workspace": workspace}).consume()
 
 
-def _replace_file(tx: ManagedTransaction, workspace: str, file_id: str, statements: list[_Statement]) -> None:
-    _delete_file(tx, workspace, file_id)
+def _replace_files(tx: Transaction, workspace: str, file_ids: list[str], statements: list[_Statement]) -> None:
+    """Delete the files' nodes, write the statements, then delete the shared nodes their old content used and
+    nothing uses now (deleting them last keeps those the new content points at again)."""
+    shared = _gather_shared(tx, workspace, file_ids)
+    for ids in _slices(file_ids):
+        tx.run(_DELETE_OWNED, {"workspace": workspace, "file_ids": ids}).consume()
     for statement in statements:
         statement.run(tx, workspace)
+    _delete_unused_shared(tx, workspace, shared)
 
 
-def _delete_file(tx: ManagedTransaction, workspace: str, file_id: str) -> None:
-    where = {"workspace": workspace, "file_id": file_id}
-    shared = tx.run(_GATHER_SHARED, where).single(strict=True)["shared"]
-    tx.run(_DELETE_OWNED, where).consume()
-    if shared:
-        tx.run(_DELETE_UNUSED_SHARED, {"workspace": workspace, "shared": shared}).consume()
+def _gather_shared(tx: Transaction, workspace: str, file_ids: list[str]) -> list[str]:
+    """The element ids of the shared nodes that these files' nodes point at."""
+    shared: list[str] = []
+    for ids in _slices(file_ids):
+        shared += tx.run(_GATHER_SHARED, {"workspace": workspace, "file_ids": ids}).single(strict=True)["shared"]
+    return _distinct(shared)
 
 
-def _file_statements(update: FileUpdate) -> list[_Statement]:
-    """The batched statements that write one file, after its old nodes are gone (nothing is sent for no rows)."""
-    file_id = update.file.id
-    batches = [
-        (_WRITE_CHUNKS, _chunk_rows(update)),
-        (_WRITE_NEXT, _next_rows(update)),
-        (_WRITE_SECTIONS, _section_rows(update)),
-        (_WRITE_IN_SECTION, _in_section_rows(update)),
-        (_WRITE_SYMBOLS, _symbol_rows(update)),
-        (_WRITE_MENTIONS, _mention_rows(update)),
-        (_WRITE_TAGS, _tag_rows(update)),
-        (_WRITE_LINKS, _link_rows(update)),
+def _delete_unused_shared(tx: Transaction, workspace: str, shared: list[str]) -> None:
+    for elements in _slices(shared):
+        tx.run(_DELETE_UNUSED_SHARED, {"workspace": workspace, "shared": elements}).consume()
+
+
+def _delete_orphans(tx: Transaction, workspace: str) -> int:
+    deleted = tx.run(_DELETE_ORPHANS, {"workspace": workspace}).single(strict=True)["deleted"]
+    tx.run(_DELETE_EVERY_UNUSED_SHARED, {"workspace": workspace}).consume()
+    return int(deleted)
+
+
+def _write_statements(updates: list[FileUpdate]) -> list[_Statement]:
+    """The statements that write these files once their old nodes are gone: one per kind of row, holding the
+    rows of every file, in this order (a statement matches what the ones before it wrote); no rows, no statement."""
+    rows_by_query: list[tuple[str, Callable[[FileUpdate], list[Row]]]] = [
+        (_WRITE_FILES, _file_rows),
+        (_WRITE_CHUNKS, _chunk_rows),
+        (_WRITE_NEXT, _next_rows),
+        (_WRITE_SECTIONS, _section_rows),
+        (_WRITE_IN_SECTION, _in_section_rows),
+        (_WRITE_SYMBOLS, _symbol_rows),
+        (_WRITE_MENTIONS, _mention_rows),
+        (_WRITE_TAGS, _tag_rows),
+        (_WRITE_LINKS, _link_rows),
     ]
-    statements = [_Statement(_WRITE_FILE, {"file": _file_row(update), "answers": _answer_rows(update)})]
-    for query, rows in batches:
-        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-            statements.append(
-                _Statement(query, {"file_id": file_id, "rows": rows[start : start + _ROWS_PER_STATEMENT]})
-            )
+    statements = []
+    for query, rows_of in rows_by_query:
+        rows = [row for update in updates for row in rows_of(update)]
+        statements += [_Statement(query, {"rows": part}) for part in _slices(rows)]
     return statements
 
 
-def _file_row(update: FileUpdate) -> Row:
+def _slices(values: list[T]) -> list[list[T]]:
+    """The values in lists of at most `_ROWS_PER_STATEMENT`, so that no statement grows without bound."""
+    return [values[start : start + _ROWS_PER_STATEMENT] for start in range(0, len(values), _ROWS_PER_STATEMENT)]
+
+
+def _file_rows(update: FileUpdate) -> list[Row]:
+    return [{"file": _file_properties(update), "answers": _answer_rows(update)}]
+
+
+def _file_properties(update: FileUpdate) -> Row:
     f = update.file
     return {
         "id": f.id,
@@ -492,12 +602,19 @@ def _tag_rows(update: FileUpdate) -> list[Row]:
         found = chunks_by_tag.setdefault(tag, [])
         if chunk is not None and chunk not in found:
             found.append(chunk)
-    return [{"name": tag, "key": fold_tag(tag), "chunk_ids": chunks} for tag, chunks in chunks_by_tag.items()]
+    file_id = update.file.id
+    return [
+        {"file_id": file_id, "name": tag, "key": fold_tag(tag), "chunk_ids": chunks}
+        for tag, chunks in chunks_by_tag.items()
+    ]
 
 
 def _link_rows(update: FileUpdate) -> list[Row]:
-    root = update.file.root
-    rows = [{**_link_target(link.kind, link.target, root), "chunk_id": link.chunk_id} for link in update.links]
+    f = update.file
+    rows = [
+        {**_link_target(link.kind, link.target, f.root), "chunk_id": link.chunk_id, "file_id": f.id}
+        for link in update.links
+    ]
     unique = {json.dumps(row, sort_keys=True): row for row in rows}
     return list(unique.values())
 

@@ -9,6 +9,12 @@ record). A database at an older version is refused until someone runs `localmind
 shared server may be used by several versions of Local Mind at once and should move on only when its owner
 decides; a database at a newer version is refused until this Local Mind is upgraded.
 
+Budgets. A schema statement may build an index over every node of a label, so it does not run on a write's
+terms. Each one is a transaction of its own whose timeout travels with it (`SCHEMA_STATEMENT_TIMEOUT_S`, and
+`INDEX_WAIT_SECONDS` more for the wait for indexes), so a short default that the server sets for ordinary
+transactions does not cut it off; and the driver retries a statement that failed transiently for up to
+`SCHEMA_RETRY_S`, where it retries no write at all.
+
 To change the schema, append a Migration with the next version number; never edit one that has shipped.
 """
 
@@ -16,9 +22,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-from neo4j import Driver, RoutingControl
+from neo4j import Driver, ManagedTransaction, RoutingControl, unit_of_work
 
 from localmind.config import GraphSettings
 from localmind.stores.neo4j_driver import DRIVERS, translated_errors
@@ -28,6 +34,8 @@ log = logging.getLogger(__name__)
 
 SCHEMA_KEY: Final = "schema"
 INDEX_WAIT_SECONDS: Final = 300
+SCHEMA_STATEMENT_TIMEOUT_S: Final = 60.0  # The transaction timeout of each schema statement.
+SCHEMA_RETRY_S: Final = 30.0  # How long the driver may retry a schema statement that failed transiently.
 
 
 @dataclass(frozen=True)
@@ -127,9 +135,22 @@ def _apply(driver: Driver, database: str, migration: Migration) -> None:
     log.info("Neo4j database %r: applying graph schema %d (%s)", database, migration.version, migration.description)
     # Schema commands cannot share a transaction with writes, so each one commits on its own.
     for statement in migration.statements:
-        driver.execute_query(statement, database_=database)
-    driver.execute_query(_AWAIT_INDEXES, {"seconds": INDEX_WAIT_SECONDS}, database_=database)
-    driver.execute_query(_RECORD_VERSION, {"key": SCHEMA_KEY, "version": migration.version}, database_=database)
+        _run_statement(driver, database, statement, {}, SCHEMA_STATEMENT_TIMEOUT_S)
+    waiting = {"seconds": INDEX_WAIT_SECONDS}
+    _run_statement(driver, database, _AWAIT_INDEXES, waiting, INDEX_WAIT_SECONDS + SCHEMA_STATEMENT_TIMEOUT_S)
+    recording = {"key": SCHEMA_KEY, "version": migration.version}
+    _run_statement(driver, database, _RECORD_VERSION, recording, SCHEMA_STATEMENT_TIMEOUT_S)
+
+
+def _run_statement(driver: Driver, database: str, statement: str, parameters: dict[str, Any], timeout: float) -> None:
+    """One statement of a migration, in a transaction of its own with the migration's timeout and retries."""
+
+    @unit_of_work(timeout=timeout)
+    def work(tx: ManagedTransaction) -> None:
+        tx.run(statement, parameters).consume()
+
+    with driver.session(database=database, max_transaction_retry_time=SCHEMA_RETRY_S) as session:
+        session.execute_write(work)
 
 
 def _refuse_newer(found: int, database: str, current: int) -> None:

@@ -13,7 +13,7 @@ The embedded SqliteStore implements both, and writes a file's update in a single
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -52,6 +52,29 @@ class FileSink(Protocol):
 
     def delete_file(self, file_id: str) -> None:
         """Remove everything the file contributed, leaving no orphan nodes, edges, rows or vectors."""
+
+
+class ReplicaSink(FileSink, Protocol):
+    """A server backend fed by the outbox, a batch of files per call (one transaction or request each)."""
+
+    def write_files(self, updates: Sequence[FileUpdate]) -> None:
+        """`write_file` for many files at once; when a file appears twice, its last update wins."""
+
+    def delete_files(self, file_ids: Sequence[str]) -> None:
+        """`delete_file` for many files at once."""
+
+
+class EmbeddingCache(Protocol):
+    """Vectors shared by a team, keyed by the hash of the exact text embedded (`ids.text_hash`): a client
+    gets a vector only for a text it holds, and a text embedded once is never embedded again."""
+
+    def lookup(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vectors of these hashes (those it has)."""
+
+    def publish(self, vectors: Mapping[str, np.ndarray]) -> None:
+        """Share vectors a client embedded, by their texts' hashes."""
+
+    def close(self) -> None: ...
 
 
 class Manifest(Protocol):

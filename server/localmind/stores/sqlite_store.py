@@ -192,6 +192,23 @@ class SqliteStore:
         with self.transaction() as db:
             _journal(db, (backend,), file_id, op)
 
+    def enqueue_many(self, backend: str, file_ids: list[str], op: str) -> None:
+        """`enqueue` for many files, in one transaction."""
+        with self.transaction() as db:
+            for file_id in file_ids:
+                _journal(db, (backend,), file_id, op)
+
+    def file_ids(self) -> list[str]:
+        """Every indexed file's id."""
+        return [str(file_id) for (file_id,) in self._db.execute("SELECT id FROM files ORDER BY id")]
+
+    def complete_file_ids(self) -> list[str]:
+        """The ids of the files whose every chunk has its vector (none waits for phase 2)."""
+        rows = self._db.execute(
+            "SELECT id FROM files WHERE id NOT IN (SELECT file_id FROM pending_vectors) ORDER BY id"
+        )
+        return [str(file_id) for (file_id,) in rows]
+
     def pending(self, backend: str, limit: int = 64) -> list[tuple[int, str, str]]:
         """The oldest (seq, file id, op) entries a backend has not applied."""
         rows = self._db.execute(
@@ -203,6 +220,11 @@ class SqliteStore:
         """The backend applied this entry. A newer entry for the same file (another seq) stays."""
         with self.transaction() as db:
             db.execute("DELETE FROM outbox WHERE backend = ? AND seq = ?", (backend, seq))
+
+    def acknowledge_all(self, backend: str, seqs: list[int]) -> None:
+        """The backend applied these entries (one transaction)."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM outbox WHERE backend = ? AND seq = ?", [(backend, seq) for seq in seqs])
 
     def record_failure(self, backend: str, seq: int, error: str) -> None:
         with self.transaction() as db:
@@ -286,6 +308,11 @@ class SqliteStore:
             )
             found.update((h, np.frombuffer(blob, dtype=np.float32)) for h, blob in rows)
         return found
+
+    def cached_hashes(self, model_id: str, limit: int = 1_000_000) -> list[str]:
+        """The hashes of the texts this store holds vectors for (the embedding cache's keys), at most limit."""
+        rows = self._db.execute("SELECT text_hash FROM embedding_cache WHERE model_id = ? LIMIT ?", (model_id, limit))
+        return [str(text_hash) for (text_hash,) in rows]
 
     @cached_property
     def reads(self) -> SqliteReads:
