@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from localmind.stores.records import FileUpdate
-from localmind.stores.replication import Replicator
+from localmind.stores.replication import BackgroundReplicator, Replicator
 from localmind.stores.sqlite_schema import SCHEMA_VERSION
 from localmind.stores.sqlite_store import SqliteStore
 from localmind.stores.verify import Audited, verify
@@ -216,3 +216,36 @@ def test_orphans_make_drift_and_a_repair_deletes_them(indexed_store: Path) -> No
     verdict = verify(store, {"server": audited}, repair=True)["server"]
     assert verdict.found.orphans == {"Chunk": 3} and not verdict.found.clean
     assert verdict.fixed["orphans_deleted"] == 3 and verdict.after is not None and verdict.after.clean
+
+
+def test_the_replication_thread_drains_while_the_writer_goes_on(indexed_store: Path, tmp_path: Path) -> None:
+    source = SqliteStore(indexed_store)
+    path = tmp_path / "threaded.sqlite3"
+    store = SqliteStore(path, journal_backends=("server",))
+    sink = RecordingSink()
+    background = BackgroundReplicator(lambda: SqliteStore(path), {"server": sink})
+    ids = [str(row[0]) for row in source.query("SELECT id FROM files ORDER BY id")]
+    for file_id in ids:  # The writer keeps writing while the thread drains.
+        update = source.load_update(file_id)
+        assert update is not None
+        store.write_file(update)
+        background.nudge()
+    store.delete_file(ids[0])
+    background.nudge()
+    report = background.finish()
+    assert report is not None and report.pending == {"server": 0} and report.failed == {}
+    assert sorted(sink.files) == ids[1:], "the final drain saw the last change"
+
+
+def test_a_cancelled_run_leaves_the_rest_to_the_next(indexed_store: Path, tmp_path: Path) -> None:
+    source = SqliteStore(indexed_store)
+    path = tmp_path / "cancelled.sqlite3"
+    store = SqliteStore(path, journal_backends=("server",))
+    for (file_id,) in source.query("SELECT id FROM files"):
+        update = source.load_update(str(file_id))
+        assert update is not None
+        store.write_file(update)
+    sink = RecordingSink()
+    background = BackgroundReplicator(lambda: SqliteStore(path), {"server": sink})
+    assert background.finish(drain=False) is None and sink.calls == 0
+    assert store.outbox_counts() == {"server": len(store.manifest_inventory())}

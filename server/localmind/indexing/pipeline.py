@@ -37,7 +37,7 @@ from localmind.indexing.workspace import Workspace
 from localmind.secret_masking import redact
 from localmind.stores.ports import EmbeddingCache, IndexStore, ReplicaSink, StoreError
 from localmind.stores.records import FileRecord, FileState, FileUpdate, PendingVector
-from localmind.stores.replication import DrainReport, Replicator
+from localmind.stores.replication import BackgroundReplicator, DrainReport, Replicator
 from localmind.stores.server_scope import ServerScope, adopt_scope
 from localmind.stores.sqlite_store import SqliteStore
 
@@ -140,28 +140,39 @@ class Indexer:
         self.team = _TeamCache(team_cache, embedder)
         self.scope = scope
         self.last_drain: DrainReport | None = None
-        self._replicator: Replicator | None = None
+        self._replicator: BackgroundReplicator | None = None
 
     def run(self) -> IndexReport:
-        """One incremental pass over every root, under the workspace's writer lock."""
+        """One incremental pass over every root, under the workspace's writer lock. With server backends,
+        a replication thread feeds them from the outbox while the run goes on."""
         with self._writer_lock():
             store = SqliteStore(self.workspace.store_path, journal_backends=tuple(self.sinks))
-            self._replicator = Replicator(store, self.sinks) if self.sinks else None
+            finished = False
             try:
                 if self.scope is not None:
                     adopt_scope(store, tuple(self.sinks), self.scope)
+                self._start_replication(store)
                 self._drain()  # Whatever an earlier run or an outage left behind goes first.
                 report = self._run(store)
-                self._drain()
+                finished = True
                 return report
             finally:
-                self._replicator = None
+                self._stop_replication(drain=finished)
                 store.close()
 
+    def _start_replication(self, store: SqliteStore) -> None:
+        if self.sinks:
+            self._replicator = BackgroundReplicator(store.another_connection, self.sinks)
+
+    def _stop_replication(self, drain: bool) -> None:
+        replicator, self._replicator = self._replicator, None
+        if replicator is not None:
+            self.last_drain = replicator.finish(drain) or self.last_drain
+
     def _drain(self) -> None:
-        """Feed the server backends what the outbox holds; a failing backend keeps its entries for later."""
+        """Tell the replication thread the outbox holds more; a failing backend keeps its entries for later."""
         if self._replicator is not None:
-            self.last_drain = self._replicator.drain()
+            self._replicator.nudge()
 
     def _writer_lock(self) -> FileLock:
         return writer_lock(self.workspace)

@@ -15,6 +15,8 @@ it; gone: delete it), so a batch holding a write and a later delete of one file 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from localmind.stores.ports import ReplicaSink
@@ -81,3 +83,53 @@ class Replicator:
             sink.delete_files(gone)
         if updates:
             sink.write_files(updates)
+
+
+class BackgroundReplicator:
+    """Drains the outbox on a thread of its own, with a store connection of its own, while indexing goes
+    on: the servers' round trips (a Neo4j commit, a Milvus delete that waits for a time tick) overlap with
+    parsing and embedding instead of stopping them. `nudge()` after each batch of files says there is more;
+    `finish()` drains what is left and returns the last report.
+
+    The outbox makes this safe: a drain reads each file's state when it applies it, and acknowledges only
+    the rows it read, so a file rewritten meanwhile keeps a newer row and is sent again."""
+
+    def __init__(self, open_store: Callable[[], SqliteStore], sinks: dict[str, ReplicaSink]) -> None:
+        self._open_store = open_store
+        self._sinks = sinks
+        self._wake = threading.Event()
+        self._stopping = False
+        self._drain_last = True
+        self.last: DrainReport | None = None
+        self._thread = threading.Thread(target=self._loop, name="localmind-replication", daemon=True)
+        self._thread.start()
+
+    def nudge(self) -> None:
+        """There is more in the outbox."""
+        self._wake.set()
+
+    def finish(self, drain: bool = True) -> DrainReport | None:
+        """Stop the thread, after one more drain unless `drain` is False (a cancelled run leaves the rest
+        to the next one); the report of the last drain."""
+        self._drain_last = drain
+        self._stopping = True
+        self._wake.set()
+        self._thread.join()
+        return self.last
+
+    def _loop(self) -> None:
+        store = self._open_store()
+        try:
+            replicator = Replicator(store, self._sinks)
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopping and not self._drain_last:
+                    return
+                self.last = replicator.drain()
+                if self._stopping:
+                    return
+        except Exception:  # The local store failed (a full disk): the rows stay, the next run drains them.
+            log.exception("replication to the server backends stopped; the outbox keeps the rest")
+        finally:
+            store.close()
