@@ -66,6 +66,14 @@ def run(settings: Settings, root: Path, claims: list[str]) -> dict[str, Any]:
     }
 
 
+def group_cpu_s(pid: int | None) -> float:
+    """CPU seconds a process group has used so far (user + system, every process of the group)."""
+    if pid is None:
+        return 0.0
+    listing = subprocess.run(["ps", "-o", "times=", "-g", str(os.getpgid(pid))], capture_output=True, text=True)
+    return float(sum(int(v) for v in listing.stdout.split()))
+
+
 def group_rss_mib(pid: int) -> float:
     """Resident memory of a process group (the server and every helper process it started)."""
     pgid = os.getpgid(pid)
@@ -107,7 +115,14 @@ def compare(
             overrides["vectors"] = {"backend": "milvus", "uri": milvus.uri, "collection_prefix": f"bench_{name}"}
         if name == "neo4j_down":
             neo4j.stop()
+        pids = {
+            "neo4j": neo4j._process.pid if neo4j._process else None,
+            "milvus": milvus._runner.pid if milvus._runner else None,
+        }
+        before = {server: group_cpu_s(pid) for server, pid in pids.items()}
         results[name] = run(load_settings(overrides=overrides), root, claims)
+        # The servers share this machine's cores with the embedder: what they used is time the embedder lost.
+        results[name]["server_cpu_s"] = {server: group_cpu_s(pid) - before[server] for server, pid in pids.items()}
     for name in ("servers", "neo4j_down"):
         results[f"{name}_over_embedded"] = round(results[name]["chunks_per_s"] / results["embedded"]["chunks_per_s"], 3)
     assert milvus._runner is not None
@@ -121,6 +136,11 @@ def print_table(results: dict[str, Any]) -> None:
         print(
             f"{name:<9} {r['chunks']} chunks indexed in {r['index_s']:.1f} s ({r['chunks_per_s']:.1f} chunks/s); "
             f"search p50 {s['p50_ms']:.1f} ms p99 {s['p99_ms']:.1f} ms",
+            file=sys.stderr,
+        )
+    for name in ("servers", "neo4j_down"):
+        print(
+            f"{name}: server CPU seconds during the run (indexing and searches): {results[name]['server_cpu_s']}",
             file=sys.stderr,
         )
     print(

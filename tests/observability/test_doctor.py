@@ -272,3 +272,22 @@ def test_a_missing_backend_client_says_which_extra_to_install(monkeypatch: pytes
     neo4j, milvus = doctor.neo4j_check(settings), doctor.milvus_check(settings)
     assert neo4j.status == milvus.status == "fail"
     assert "localmind[neo4j]" in neo4j.fix and "localmind[milvus]" in milvus.fix
+
+
+def test_doctor_names_the_identity_and_refuses_clear_text_credentials(env: dict[str, str], tmp_path: Path) -> None:
+    env |= {
+        "LOCALMIND_GRAPH__BACKEND": "neo4j",
+        "LOCALMIND_GRAPH__URI": "bolt://graph.example.invalid:7687",
+        "LOCALMIND_GRAPH__PASSWORD": SECRET,
+        "LOCALMIND_TEAM__USER": "ada@laptop",
+    }
+    code, report, output = doctor_json(env, tmp_path)
+    team = check(report, "team")
+    assert code == 1 and team["status"] == "fail" and "bolt+s://" in team["detail"]
+    assert "allow_insecure_transport" in team["fix"] and SECRET not in output
+    assert not [c for c in report["checks"] if c["name"] == "neo4j"], "no backend is contacted"
+    env["LOCALMIND_GRAPH__URI"] = f"bolt://127.0.0.1:{free_port()}"  # This machine: no TLS needed.
+    _, report, _ = doctor_json(env, tmp_path)
+    team = check(report, "team")
+    assert team["status"] == "ok" and "identity ada@laptop" in team["detail"]
+    assert check(report, "neo4j")["status"] == "fail", "the backend is contacted (and is not there)"

@@ -4,6 +4,7 @@ Neo4j and Milvus adapters run the same path in the backend end-to-end tests."""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -249,3 +250,24 @@ def test_a_cancelled_run_leaves_the_rest_to_the_next(indexed_store: Path, tmp_pa
     background = BackgroundReplicator(lambda: SqliteStore(path), {"server": sink})
     assert background.finish(drain=False) is None and sink.calls == 0
     assert store.outbox_counts() == {"server": len(store.manifest_inventory())}
+
+
+def test_an_outage_is_logged_once_and_the_recovery_once(
+    indexed_store: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="localmind.stores.replication")
+    source = SqliteStore(indexed_store)
+    store = SqliteStore(tmp_path / "outage.sqlite3", journal_backends=("server",))
+    sink = RecordingSink()
+    sink.down = True
+    replicator = Replicator(store, {"server": sink})
+    for (file_id,) in source.query("SELECT id FROM files"):
+        update = source.load_update(str(file_id))
+        assert update is not None
+        store.write_file(update)
+        replicator.drain(batch=2)
+    sink.down = False
+    replicator.drain()
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and "could not apply" in r.getMessage()]
+    assert len(warnings) == 1 and sink.calls > 2
+    assert sum("answers again" in r.getMessage() for r in caplog.records) == 1

@@ -32,6 +32,7 @@ from localmind.config import (
     BackendPolicy,
     GraphSettings,
     Settings,
+    clear_text_credentials,
     ignored_workspace_settings,
     user_config_file,
 )
@@ -97,14 +98,18 @@ def diagnose(settings: Settings, workspace: Path, metrics_port: int | None = Non
     from localmind.embeddings.inspect import doctor_report
 
     embeddings = doctor_report(settings.embeddings)
+    team = team_check(settings)
     backends: list[_Bounded] = []
-    if settings.graph.backend == "neo4j":
+    # Credentials that would cross the network in clear text fail the team check, and no backend is contacted.
+    if settings.graph.backend == "neo4j" and team.status != "fail":
         backends.append(_Bounded("neo4j", _timeout(settings.resilience.neo4j), lambda: neo4j_check(settings)))
-    if settings.vectors.backend == "milvus":
+    if settings.vectors.backend == "milvus" and team.status != "fail":
         backends.append(_Bounded("milvus", _timeout(settings.resilience.milvus), lambda: milvus_check(settings)))
     if settings.llm.base_url:
         backends.append(_Bounded("llm", settings.llm.connect_timeout + _LLM_READ_S, lambda: llm_check(settings)))
     checks = [settings_check(workspace), *model_checks(settings, embeddings), store_check(settings, workspace)]
+    if settings.graph.backend == "neo4j" or settings.vectors.backend == "milvus":
+        checks.append(team)
     checks += [backend.result() for backend in backends]  # They ran side by side meanwhile.
     checks.append(metrics_check(metrics_port or settings.observability.metrics_port))
     return Diagnosis(checks, embeddings)
@@ -116,6 +121,21 @@ def invalid_settings(error: ConfigError, workspace: Path) -> Diagnosis:
 
 
 # Settings ------------------------------------------------------------------------------------------------
+
+
+def team_check(settings: Settings) -> Check:
+    """Who this user is on the team servers, and whether credentials would travel there in clear text."""
+    team = settings.team
+    scope = f"the shared workspace {team.shared_workspace!r}" if team.shared_workspace else "workspaces of its own"
+    detail = f"identity {team.identity()} (team.user), {scope}"
+    problems = clear_text_credentials(settings)
+    if problems and not team.allow_insecure_transport:
+        return fail(
+            "team", "; ".join(problems), "use TLS, or set team.allow_insecure_transport = true on a trusted network"
+        )
+    if problems:
+        return warn("team", f"{detail}; " + "; ".join(problems), "use TLS (team.allow_insecure_transport is on)")
+    return ok("team", detail)
 
 
 def _config_sources(workspace: Path) -> list[str]:

@@ -39,6 +39,7 @@ class Replicator:
     def __init__(self, store: SqliteStore, sinks: dict[str, ReplicaSink]) -> None:
         self.store = store
         self.sinks = sinks
+        self._failing: set[str] = set()  # Backends whose last drain failed: an outage is logged once.
 
     def drain(self, batch: int = FILES_PER_BATCH, max_entries: int | None = None) -> DrainReport:
         """Apply pending entries, oldest first; a backend stops at its first failure (the rest wait)."""
@@ -48,6 +49,9 @@ class Replicator:
             report.applied[name] = applied
             if error is not None:
                 report.failed[name] = error
+            elif name in self._failing:
+                self._failing.discard(name)
+                log.info("%s backend answers again; the outbox is being replayed", name)
         report.pending = {name: self.store.outbox_counts().get(name, 0) for name in self.sinks}
         return report
 
@@ -62,7 +66,9 @@ class Replicator:
                 self._apply(sink, list(dict.fromkeys(file_id for _, file_id, _ in entries)))
             except Exception as exc:  # Any backend failure: keep the entries, replay them later.
                 message = f"{type(exc).__name__}: {exc}"
-                log.warning("%s backend could not apply %d outbox entries (%s); they stay", name, len(entries), message)
+                level = logging.DEBUG if name in self._failing else logging.WARNING
+                self._failing.add(name)
+                log.log(level, "%s backend could not apply outbox entries (%s); they stay", name, message)
                 self.store.record_failure(name, entries[0][0], message)
                 return applied, message
             self.store.acknowledge_all(name, [seq for seq, _, _ in entries])
