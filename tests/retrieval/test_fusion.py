@@ -22,8 +22,19 @@ def test_provenance_and_ranks_are_kept() -> None:
     fused = reciprocal_rank_fusion({"dense": ["a", "b"], "lexical": ["b"], "graph": ["c", "b"]}, {}, 60)
     by_id = {hit.chunk_id: hit for hit in fused}
     assert by_id["b"].ranks == {"dense": 2, "lexical": 1, "graph": 2}
-    assert by_id["b"].provenance == "dense+lexical+graph"
+    assert by_id["b"].provenance == "lexical+dense+graph", "strongest reason first"
     assert by_id["a"].provenance == "dense"
+
+
+def test_provenance_names_only_the_signals_that_found_the_hit() -> None:
+    deep = [f"x{i}" for i in range(30)]
+    fused = reciprocal_rank_fusion({"dense": [*deep, "a"], "lexical": ["a", *deep]}, {}, 60)
+    by_id = {hit.chunk_id: hit for hit in fused}
+    assert by_id["a"].ranks == {"dense": 31, "lexical": 1}
+    assert by_id["a"].provenance == "lexical", "rank 31 in meaning is not why it is here"
+    assert by_id["x20"].ranks == {"dense": 21, "lexical": 22}
+    assert by_id["x20"].provenance == "dense", "neither found it strongly: the better one is named"
+    assert by_id["x2"].provenance == "dense+lexical"
 
 
 def test_weights_change_the_order() -> None:
@@ -32,10 +43,10 @@ def test_weights_change_the_order() -> None:
     assert reciprocal_rank_fusion(rankings, {"dense": 1.0, "lexical": 2.0}, 60)[0].chunk_id == "b"
 
 
-def test_a_zero_weight_signal_still_records_provenance_but_adds_nothing() -> None:
+def test_a_zero_weight_signal_records_its_rank_but_is_no_reason() -> None:
     fused = reciprocal_rank_fusion({"dense": ["a"], "graph": ["a", "z"]}, {"graph": 0.0}, 10)
     assert math.isclose(fused[0].score, 1 / 11)
-    assert fused[0].provenance == "dense+graph"
+    assert fused[0].ranks == {"dense": 1, "graph": 1} and fused[0].provenance == "dense"
 
 
 def test_a_duplicate_within_one_list_counts_once_at_its_best_rank() -> None:

@@ -52,8 +52,9 @@ def test_graph_expands_from_a_note_to_the_code_it_mentions(searcher: Searcher) -
 def test_fusion_keeps_provenance_and_each_rank(searcher: Searcher) -> None:
     [hit, *_] = searcher.search(parse_query(query="where is parse_config defined"))
     assert hit.path == "src/config_loader.py"
-    assert set(hit.provenance.split("+")) == set(hit.ranks)
-    assert all(rank >= 1 for rank in hit.ranks.values())
+    named = hit.provenance.split("+")
+    assert named and set(named) <= set(hit.ranks) and all(rank >= 1 for rank in hit.ranks.values())
+    assert all(hit.ranks[signal] <= 10 for signal in named) or len(named) == 1
 
 
 def test_results_carry_exact_ranges_and_uris(searcher: Searcher, fixture_root: Path) -> None:

@@ -80,7 +80,7 @@ export interface SearchHit {
   kind: SearchKind;
   language: string | null;
   score: number;
-  /** The signals that found the hit, joined with "+": "dense+lexical+graph". */
+  /** Why the hit is here, strongest first, joined with "+": the signals that ranked it in their top 10. */
   provenance: string;
   ranks: Partial<Record<"dense" | "lexical" | "graph", number>>;
   chunk_id: string;

@@ -17,17 +17,25 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+# A signal is named in a hit's provenance when it ranked the hit within its own top this many: a signal that
+# merely listed it at rank 80 did not find it in any sense a user means.
+STRONG_RANK = 10
+
 
 @dataclass
 class Fused:
     chunk_id: str
     score: float = 0.0
     ranks: dict[str, int] = field(default_factory=dict)
+    weighted: set[str] = field(default_factory=set)  # The signals whose weight added to the score.
 
     @property
     def provenance(self) -> str:
-        """Which signals found the hit, e.g. 'dense+lexical'."""
-        return "+".join(self.ranks)
+        """Why the hit is here, strongest reason first, e.g. 'lexical+dense': the weighted signals that ranked
+        it within their top STRONG_RANK, or else the one that ranked it best (`ranks` has every rank)."""
+        counted = sorted((rank, signal) for signal, rank in self.ranks.items() if signal in self.weighted)
+        strong = [signal for rank, signal in counted if rank <= STRONG_RANK]
+        return "+".join(strong or [signal for _, signal in counted[:1]])
 
 
 def _chunk_itself(chunk_id: str) -> Hashable:
@@ -59,6 +67,8 @@ def reciprocal_rank_fusion(
             hit = fused.setdefault(unit, Fused(chunk_id))
             hit.ranks[signal] = rank
             hit.score += weight / (k + rank)
+            if weight > 0:
+                hit.weighted.add(signal)
             if rank < best_rank.get(unit, rank + 1):
                 best_rank[unit] = rank
                 hit.chunk_id = chunk_id
