@@ -14,7 +14,8 @@ import ipaddress
 import os
 import re
 import socket
-from collections.abc import Iterator, Mapping
+import tomllib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -474,7 +475,8 @@ def load_settings(
         with _using_files(user_file if user_file.is_file() else None, admitted):
             return Settings(**dict(overrides or {}))
     except ValidationError as exc:
-        raise ConfigError(describe_validation_error(exc)) from None
+        files = [f for f in (_workspace_file(workspace), user_file) if f is not None and f.is_file()]
+        raise ConfigError(describe_validation_error(exc, lambda loc: setting_source(loc, files))) from None
     except ValueError as exc:  # A malformed TOML file or environment value.
         raise ConfigError(f"invalid configuration: {exc}") from None
 
@@ -538,11 +540,56 @@ def ignored_workspace_settings(workspace: Path | None, user_config: Path | None 
     )
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line per problem, each naming the setting as a user writes it (section.key)."""
+def describe_validation_error(
+    exc: ValidationError, source: Callable[[tuple[str, ...]], str | None] = lambda _loc: None
+) -> str:
+    """One line per problem, each naming the setting as a user writes it (section.key) and, when `source`
+    knows it, where the value came from (an environment variable, a file and line)."""
     lines = []
     for err in exc.errors():
-        name = ".".join(str(part) for part in err["loc"]) or "settings"
+        loc = tuple(str(part) for part in err["loc"])
+        name = ".".join(loc) or "settings"
         got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
-        lines.append(f"setting {name}: {err['msg']}{got}")
+        where = source(loc) if loc else None
+        lines.append(f"setting {name}: {err['msg']}{got}" + (f", from {where}" if where else ""))
     return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def setting_source(loc: tuple[str, ...], files: Sequence[Path]) -> str | None:
+    """Where a setting's value came from: its environment variable, or the first of `files` (TOML) that
+    sets it, with the line; None when neither does (an editor's setting, or a default)."""
+    variable = "LOCALMIND_" + "__".join(part.upper() for part in loc)
+    if variable in os.environ:
+        return f"environment variable {variable}"
+    for path in files:
+        line = _toml_line(path, loc)
+        if line is not None:
+            return f"{path}:{line}" if line else str(path)
+    return None
+
+
+def _toml_line(path: Path, loc: tuple[str, ...]) -> int | None:
+    """The 1-based line of `loc` in a TOML file (its table header for a section, its key line for a
+    setting); 0 when the file sets it but the line was not found (an inline table); None when it does not."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        values: Any = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    for part in loc:
+        if not isinstance(values, dict) or part not in values:
+            return None
+        values = values[part]
+    table: tuple[str, ...] = ()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        header = re.fullmatch(r"\[\s*([A-Za-z0-9_.\s-]+?)\s*\]", line)
+        if header:
+            table = tuple(part.strip() for part in header.group(1).split("."))
+            if table == loc:
+                return number
+            continue
+        key = re.match(r"([A-Za-z0-9_.-]+)\s*=", line)
+        if key and (*table, *key.group(1).split(".")) == loc:
+            return number
+    return 0

@@ -34,6 +34,7 @@ def test_an_environment_value_out_of_range_names_the_setting(
     with pytest.raises(ConfigError) as error:
         load_settings(workspace=tmp_path)
     assert f"setting {setting}:" in str(error.value)
+    assert f"from environment variable {variable}" in str(error.value), "the source is named"
 
 
 def test_a_toml_value_out_of_range_names_the_setting(tmp_path: Path) -> None:
@@ -45,6 +46,7 @@ def test_a_toml_value_out_of_range_names_the_setting(tmp_path: Path) -> None:
         load_settings(workspace=tmp_path, user_config=user)
     message = str(error.value)
     assert "setting resilience.neo4j.timeout:" in message and "setting observability.metrics_port:" in message
+    assert f"from {user}:2" in message and f"from {user}:5" in message, "each value's file and line"
 
 
 def test_a_workspace_toml_value_out_of_range_names_the_setting(tmp_path: Path) -> None:
@@ -53,6 +55,18 @@ def test_a_workspace_toml_value_out_of_range_names_the_setting(tmp_path: Path) -
         load_settings(workspace=tmp_path, user_config=tmp_path / "none.toml")
     message = str(error.value)
     assert "setting retrieval.rrf_k:" in message and "setting indexing.chunk_tokens:" in message
+    workspace_file = tmp_path / "localmind.toml"
+    assert "rrf_k: " in message and f"from {workspace_file}:2" in message and f"from {workspace_file}:5" in message
+
+
+def test_a_misspelled_section_or_key_in_a_file_names_the_file_and_line(tmp_path: Path) -> None:
+    user = tmp_path / "localmind.toml"
+    user.write_text('# mine\n[embedings]\nvariant = "int8"\n\n[indexing]\nchunk_tokns = 150\nretrieval.rrf_k = 3\n')
+    with pytest.raises(ConfigError) as error:
+        load_settings(workspace=tmp_path / "ws", user_config=user)
+    message = str(error.value)
+    assert f"setting embedings: Extra inputs are not permitted, from {user}:2" in message
+    assert f"setting indexing.chunk_tokns: Extra inputs are not permitted (got 150), from {user}:6" in message
 
 
 def test_observability_defaults_and_valid_values(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
