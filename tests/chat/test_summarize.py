@@ -56,6 +56,43 @@ def test_the_extractive_briefing_of_a_note_uses_its_first_paragraph_and_headings
     assert briefing.questions[0] == "What does the section “Architecture” say?"
 
 
+def test_a_notes_topics_are_the_names_it_marks_and_its_questions_read_like_a_readers() -> None:
+    note = (
+        "# Late fees\n\nInvoices unpaid after 30 days get a late fee computed by `apply_late_fee()`.\n"
+        "See [[payments|the payments note]] for retries.\n"
+    )
+    source = Source(
+        1, "notes/late-fees.md", "file:///w/notes/late-fees.md", Range(Position(0, 0), Position(4, 0)), "x", note
+    )
+    text = FileText(
+        "/w",
+        "notes/late-fees.md",
+        "file:///w/n.md",
+        "notes",
+        "markdown",
+        "Late fee policy",
+        [source],
+        ["Late fees"],
+        [],
+    )
+    briefing = extractive_summary(text)
+    assert briefing.topics == ["Late fees", "apply_late_fee", "payments"]
+    assert briefing.questions == [
+        "What does the section “Late fees” say?",
+        "What does `apply_late_fee` do, and where is it used?",
+        "How does payments relate to “Late fee policy”?",
+    ]
+    assert not any("deal with" in question for question in briefing.questions)
+
+
+def test_words_fill_in_only_what_the_headings_do_not_cover() -> None:
+    note = "# Late fees\n\nLate fees apply to invoices. Invoices unpaid accrue fees; invoices paid do not.\n"
+    briefing = extractive_summary(file_text(note, kind="notes", headings=["Late fees"]))
+    assert briefing.topics[0] == "Late fees" and "invoices" in briefing.topics
+    assert "late" not in briefing.topics and "fees" not in briefing.topics
+    assert "What does src/a.py say about invoices?" in briefing.questions
+
+
 def test_a_file_without_prose_is_described() -> None:
     briefing = extractive_summary(file_text("import os\nx = 1\n", symbols=["x"]))
     assert briefing.summary == "src/a.py: a python source file defining x."

@@ -49,6 +49,10 @@ _FRONT_MATTER = re.compile(r"\A\s*---\n.*?\n---\s*\n", re.DOTALL)
 _RULE = re.compile(r"[=\-~^*#`+]{3,}")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z_]{3,}")
+# Names a text marks itself: inline code that is an identifier (`apply_late_fee`, `Config.load`), and the
+# targets of wiki links ([[payments]], [[payments|how we retry]]).
+_CODE_NAME = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?:\(\))?`")
+_WIKI_LINK = re.compile(r"\[\[([^\]|#\n]+)")
 _STOP_TEXT = """
 this that with from have will what when where which their there these those about into than then them they
 your also only each more most other some such very just like been were being here over under must should
@@ -300,27 +304,34 @@ def _described(file: FileText) -> str:
 
 
 def _topics(file: FileText) -> list[str]:
+    """Headings and definitions first, then names the text itself marks (`code`, [[links]]), then, only
+    when those are few, its most frequent words that none of them already covers."""
+    text = "\n".join(source.text for source in file.sources)
     topics = [h for h in file.headings if h != file.title] + file.symbols
-    if len(topics) < 3:
-        words = Counter(
-            word.lower()
-            for source in file.sources
-            for word in _WORD.findall(source.text)
-            if word.lower() not in _STOP_WORDS
-        )
+    topics += _CODE_NAME.findall(text) + [name.strip() for name in _WIKI_LINK.findall(text)]
+    if len(_unique(topics)) < 3:
+        covered = {word.lower() for topic in topics for word in _WORD.findall(topic)}
+        covered |= {word.lower() for word in _WORD.findall(file.title or "")}
+        words = Counter(w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP_WORDS | covered)
         topics += [word for word, _ in words.most_common(MAX_TOPICS)]
     return _unique(topics)[:MAX_TOPICS]
 
 
 def _questions(file: FileText, topics: list[str]) -> list[str]:
+    """A question a reader would ask about each topic, phrased by what the topic is."""
+    subject = f"“{file.title}”" if file.title else file.path
+    text = "\n".join(source.text for source in file.sources)
+    code_names, linked = set(_CODE_NAME.findall(text)), {n.strip() for n in _WIKI_LINK.findall(text)}
     questions = []
     for topic in topics:
-        if topic in file.symbols:
+        if topic in file.symbols or topic in code_names:
             questions.append(f"What does `{topic}` do, and where is it used?")
         elif topic in file.headings:
             questions.append(f"What does the section “{topic}” say?")
+        elif topic in linked:
+            questions.append(f"How does {topic} relate to {subject}?")
         else:
-            questions.append(f"How does {file.path} deal with {topic}?")
+            questions.append(f"What does {subject} say about {topic}?")
     questions += [f"What is {file.path} for?", f"Which other files depend on {file.path}?"]
     return _unique(questions)[:QUESTIONS]
 
