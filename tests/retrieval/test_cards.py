@@ -192,3 +192,18 @@ def test_plain_text_cards_keep_the_words_and_drop_the_markup() -> None:
         "- notes/late-fees.md:3 — see [[late-fees]] and 2 * 3\n\n"
         "Related charge · a_b\n\nDegraded: graph unavailable since 12:03 — answered from the other signals."
     )
+
+
+def test_excerpts_show_what_a_note_says_not_its_markdown() -> None:
+    at = Location("file:///w/notes/fees.md", "notes/fees.md", "/w", Range(Position(8, 0), Position(8, 5)))
+    excerpt = "By `apply_fee`, see [[fees|the policy]], [[pay]], [Runbook](rb.md); **only** _once_, a_b_c."
+    card = KnowledgeCard("fee", None, [], [CardLink("notes/fees.md:9", at, excerpt)], [], [])
+    parser = MarkdownIt("commonmark")
+    parser.validateLink = lambda url: True  # type: ignore[method-assign]
+    html = parser.render(render_markdown(card, 20))
+    assert "<code>apply_fee</code>" in html
+    assert "see the policy, pay, Runbook; only once, a_b_c." in html
+    assert "[[" not in html and "**" not in html and "rb.md" not in html
+    assert html.count("<a href=") == 1, "the card links only to the workspace's own place"
+    plain = markdown_to_plaintext(render_markdown(card, 20))
+    assert "By apply_fee, see the policy, pay, Runbook; only once, a_b_c." in plain

@@ -420,7 +420,7 @@ def _headline(card: KnowledgeCard) -> str:
         kind = f"{escape_markdown(first.detail)} in " if first.detail else ""
         parts.append(f"— {kind}{_markdown_link(first)}")
     if card.summary:
-        parts.append(("· " if card.definitions else "— ") + escape_markdown(_one_line(card.summary)))
+        parts.append(("· " if card.definitions else "— ") + excerpt_markdown(card.summary))
     return " ".join(parts)
 
 
@@ -428,7 +428,29 @@ def _item(link: CardLink, summary: str | None) -> str:
     """`- [path:line](…) — detail`, without the detail when the headline already says it."""
     if not link.detail or (summary and _one_line(link.detail) == _one_line(summary)):
         return f"- {_markdown_link(link)}"
-    return f"- {_markdown_link(link)} — {escape_markdown(_clip(_one_line(link.detail), _MAX_DETAIL_CHARS))}"
+    return f"- {_markdown_link(link)} — {excerpt_markdown(_clip(_one_line(link.detail), _MAX_DETAIL_CHARS))}"
+
+
+# The Markdown an excerpt of a note may hold, rendered to what it says (see excerpt_markdown).
+_EXCERPT_WIKI_LINK = re.compile(r"\[\[([^\]|\n]+)(?:\|([^\]\n]+))?\]\]")
+_EXCERPT_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
+_EXCERPT_CODE = re.compile(r"`([^`\n]+)`")
+_EXCERPT_EMPHASIS = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|(?<![\w*])[*_](?=\S)(.+?)(?<=\S)[*_](?![\w*])")
+
+
+def excerpt_markdown(text: str) -> str:
+    """An excerpt of a file as Markdown that shows what the text says, not its syntax: a link or wiki link
+    becomes its label (never a link: a card links only to the workspace's own places), emphasis marks go,
+    inline code stays inline code, and everything else is escaped."""
+    text = _EXCERPT_WIKI_LINK.sub(lambda m: m.group(2) or m.group(1), _one_line(text))
+    text = _EXCERPT_LINK.sub(lambda m: m.group(1), text)
+    parts = _EXCERPT_CODE.split(text)  # Odd places hold inline code.
+    return "".join(_code(part) if index % 2 else _escaped_prose(part) for index, part in enumerate(parts))
+
+
+def _escaped_prose(text: str) -> str:
+    text = _EXCERPT_EMPHASIS.sub(lambda m: m.group(1) or m.group(2), text)
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
 
 
 def _markdown_link(link: CardLink) -> str:
