@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from localmind.chat.conversations import Conversations, Turn
-from localmind.chat.extractive import HEADER, NOTHING, extractive_answer
+from localmind.chat.extractive import HEADER, NOTHING, extractive_answer, quote_sources
 from localmind.chat.sources import number_sources
 from localmind.retrieval.results import Position, Range, SearchHit
 
@@ -55,3 +55,50 @@ def test_conversations_are_bounded_in_turns_and_in_number() -> None:
     conversations.record("third", Turn("q", "a"))
     assert conversations.history(first)[1] == [], "the least recently used conversation was dropped"
     assert conversations.history("third")[1] == [Turn("q", "a")]
+
+
+def test_a_passage_is_quoted_from_its_best_matching_lines_and_cited_there() -> None:
+    prose = "\n".join(
+        [
+            "File objects have several methods.",  # Line 390 of the file (the hit starts there).
+            "The read method returns the whole",
+            "content, which may not fit in memory for a large",
+            "object will.",
+            "Other methods exist for binary data.",
+            "Seeking moves the position.",
+            "",
+            "To read a file line by line, loop over the file object.",  # Line 397.
+            "This is memory efficient and fast:",
+            "for line in f: print(line, end='')",
+        ]
+    )
+    [source] = number_sources([hit("p", "tutorial/inputoutput.rst.txt", 390)], {"p": prose}, 5000)
+    answer = "".join(extractive_answer([source], question="how do I read a file line by line"))
+    assert "> To read a file line by line, loop over the file object." in answer, "the quote starts a sentence"
+    assert "> object will." not in answer and "[1] `tutorial/inputoutput.rst.txt:398`" in answer
+    [quote] = quote_sources([source], "how do I read a file line by line")
+    assert quote.source.range.start.line == 397 and quote.source.snippet.startswith("To read a file")
+
+
+def test_passages_that_hold_none_of_the_questions_words_are_dropped() -> None:
+    hits = [hit("a", "notes/retry.md", 0), hit("b", "notes/lunch.md", 0), hit("c", "notes/backoff.md", 4)]
+    texts = {
+        "a": "Failed payments are retried three times.",
+        "b": "The cafeteria opens at noon.",
+        "c": "Retries back off exponentially.",
+    }
+    sources = number_sources(hits, texts, 5000)
+    quotes = quote_sources(sources, "how are failed payments retried?")
+    assert [q.source.path for q in quotes] == ["notes/retry.md", "notes/backoff.md"]
+    assert [q.source.n for q in quotes] == [1, 3], "numbers stay those of the sources"
+    only = quote_sources(sources[1:2], "how are failed payments retried?")
+    assert [q.source.path for q in only] == ["notes/lunch.md"], "with no match at all, the best-ranked one stays"
+
+
+def test_a_leading_blank_line_does_not_shift_the_citation() -> None:
+    [source] = number_sources([hit("a", "notes/a.md", 10)], {"a": "\n\nFirst.\nSecond about retries.\n"}, 500)
+    assert source.text_line == 12
+    [quote] = quote_sources([source], "first")
+    assert quote.source.range.start.line == 12 and quote.markdown.startswith("> First.")
+    [quote] = quote_sources([source], "retries")
+    assert quote.source.range.start.line == 13 and quote.markdown == "> Second about retries."

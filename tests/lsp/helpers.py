@@ -63,6 +63,20 @@ async def wait_for_index(client: LanguageClient, runs: int = 1, timeout: float =
             await asyncio.sleep(0.05)
 
 
+async def wait_until_embedded(client: LanguageClient, timeout: float = INDEX_TIMEOUT) -> None:
+    """Until no indexing run is going and every chunk has its vector: a run's phase 2 yields to a run that
+    waits (a save and the file watcher can queue two), so one run's end does not mean meaning search is
+    complete."""
+    async with asyncio.timeout(timeout):
+        while True:
+            status = await client.workspace_execute_command_async(
+                types.ExecuteCommandParams(command="localmind.status")
+            )
+            if not status["indexing"]["running"] and status["index"]["dense_coverage"] >= 1.0:
+                return
+            await asyncio.sleep(0.1)
+
+
 async def start_client(
     root: Path,
     env: dict[str, str],

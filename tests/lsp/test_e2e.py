@@ -13,7 +13,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
 
-from tests.lsp.helpers import index_ends, wait_for_index
+from tests.lsp.helpers import index_ends, wait_for_index, wait_until_embedded
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -236,6 +236,7 @@ async def test_a_saved_edit_changes_search_results(client: LanguageClient, lsp_r
         types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=note.as_uri()))
     )
     await wait_for_index(client, runs=before + 1, timeout=60)
+    await wait_until_embedded(client, timeout=60)
     results = await command(client, "localmind.search", {"query": "striped animals on the savanna", "k": 1})
     assert results[0]["path"] == "notes/zebras.md"
 

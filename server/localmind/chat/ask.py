@@ -28,7 +28,7 @@ import httpx
 
 from localmind.chat.citations import Citation, CitationFilter, resolve
 from localmind.chat.conversations import Conversations, Turn
-from localmind.chat.extractive import HEADER, extractive_answer, fallback_header
+from localmind.chat.extractive import HEADER, fallback_header, quote_sources, render
 from localmind.chat.llm import GenerationCancelled, Guard, LlmUser, StreamStats
 from localmind.chat.prompt import CHARS_PER_TOKEN, Budget, Prompt, build_prompt
 from localmind.chat.sources import Source, number_sources
@@ -283,20 +283,29 @@ class Chat(LlmUser):
         reason: str,
         on_delta: Callable[[str], None],
     ) -> Answer:
-        """The best passages quoted, after whatever part of a generated answer was already streamed."""
-        parts: Iterable[str] = extractive_answer(prepared.sources, header)
-        if "".join(pieces).strip():
+        """The best passages quoted, after whatever part of a generated answer was already streamed. The
+        answer's sources are the quoted ones, narrowed to the lines quoted (after a generated part: the
+        sources cited anywhere in the answer, as the model saw them)."""
+        quotes = quote_sources(prepared.sources, prepared.request.question)
+        parts: Iterable[str] = render(quotes, header)
+        generated = bool("".join(pieces).strip())
+        if generated:
             parts = ["\n\n---\n", *parts]
         for part in parts:
             pieces.append(part)
             on_delta(part)
         text = "".join(pieces)
+        if generated:  # The generated part's citations number the sources it saw: keep those it cites.
+            cited = {citation.n for citation in resolve(text, prepared.sources)}
+            sources = [source for source in prepared.sources if source.n in cited]
+        else:
+            sources = [quote.source for quote in quotes]
         return Answer(
             text,
             True,
             prepared.conversation_id,
-            prepared.sources,
-            resolve(text, prepared.sources),
+            sources,
+            resolve(text, sources),
             fallback_reason=reason,
             timings=prepared.timings,
         )
