@@ -102,3 +102,11 @@ def test_a_leading_blank_line_does_not_shift_the_citation() -> None:
     assert quote.source.range.start.line == 12 and quote.markdown.startswith("> First.")
     [quote] = quote_sources([source], "retries")
     assert quote.source.range.start.line == 13 and quote.markdown == "> Second about retries."
+
+
+def test_a_quoted_note_shows_headings_as_bold_lines_and_wiki_links_as_labels() -> None:
+    [source] = number_sources(
+        [hit("n", "notes/fees.md", 0)], {"n": "## Waivers\nSee [[payments|the payments note]]."}, 500
+    )
+    answer = "".join(extractive_answer([source], question="waivers payments"))
+    assert "> **Waivers**\n> See the payments note.\n[1] `notes/fees.md:1`" in answer

@@ -27,6 +27,8 @@ _QUOTE_LINES = 6
 _WORD = re.compile(r"[A-Za-z0-9]+")
 _STEM = 5  # Words are compared by their first five letters: "retried" meets "retry", "payments" "payment".
 _SENTENCE_END = re.compile(r"[.!?:]\s*$")
+_HEADING = re.compile(r"\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
+_WIKI_LINK = re.compile(r"\[\[([^\]|\n]+)(?:\|([^\]\n]+))?\]\]")
 _BLOCK_START = re.compile(r"\s*(?:[#>*+-]|\d+[.)])\s")
 _QUESTION_TEXT = (
     "the and for are was were how what which who why when where does did do can could should would with from "
@@ -72,9 +74,16 @@ def quote_sources(sources: list[Source], question: str = "") -> list[Quote]:
 
 
 def quote_prose(text: str) -> str:
-    """Lines of prose as a Markdown block quote."""
+    """Lines of prose as a Markdown block quote; a heading in them becomes a bold line (not a heading at full
+    size inside the quote) and a wiki link its label, which Markdown would show raw."""
     lines = [line.rstrip() for line in text.splitlines() if line.strip()][:_QUOTE_LINES]
-    return "\n".join(f"> {line}" for line in lines)
+    return "\n".join(f"> {_quotable(line)}" for line in lines)
+
+
+def _quotable(line: str) -> str:
+    line = _WIKI_LINK.sub(lambda match: match.group(2) or match.group(1), line)
+    heading = _HEADING.match(line)
+    return f"**{heading.group(1)}**" if heading else line
 
 
 def quote_code(text: str, language: str) -> str:
