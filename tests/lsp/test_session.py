@@ -61,6 +61,16 @@ async def test_invalid_editor_settings_fall_back_with_a_message(start: Starter, 
     assert len(await command(client, "localmind.search", {"query": "configuration"})) == 10, "defaults apply"
 
 
+async def test_the_same_invalid_settings_pulled_again_are_not_shown_again(start: Starter, root: Path) -> None:
+    """eglot sends didChangeConfiguration right after `initialized`: the same problem is told once."""
+    client = await start(root, {"retrieval": {"default_k": -5}})
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    status = await command(client, "localmind.status")  # Answered after the change was handled.
+    assert "retrieval.default_k" in status["settings_problem"]
+    warnings = [m.message for m in client.messages if "retrieval.default_k" in m.message]
+    assert len(warnings) == 1, warnings
+
+
 async def test_settings_are_pulled_and_pulled_again_on_change(start: Starter, root: Path) -> None:
     client = await start(root, {"retrieval": {"default_k": 7}}, localmind={"retrieval": {"default_k": 2}})
     assert len(await command(client, "localmind.search", {"query": "configuration"})) == 2, "pulled wins"

@@ -85,13 +85,14 @@ class Session:
             self._tell_ignored(workspace)
             return settings
         except ConfigError as exc:
-            self.settings_problem = str(exc)
-            self.server.window_show_message(
-                types.ShowMessageParams(
-                    type=types.MessageType.Warning,
-                    message=f"Local Mind: {exc}. Using the defaults for the editor settings.",
+            if str(exc) != self.settings_problem:  # The same problem pulled again is not shown again.
+                self.server.window_show_message(
+                    types.ShowMessageParams(
+                        type=types.MessageType.Warning,
+                        message=f"Local Mind: {exc}. Using the defaults for the editor settings.",
+                    )
                 )
-            )
+            self.settings_problem = str(exc)
             return load_settings(workspace=workspace)
 
     def _tell_ignored(self, workspace: Path | None) -> None:
