@@ -252,3 +252,15 @@ async def test_a_cancelled_request_is_answered_as_cancelled(client: LanguageClie
     outcomes = await asyncio.gather(*burst, return_exceptions=True)
     assert isinstance(outcomes[-1], JsonRpcException) and outcomes[-1].code == -32800, outcomes[-1]
     assert all(isinstance(o, list) for o in outcomes[:5]), "earlier requests are answered"
+
+
+async def test_the_clients_log_shows_what_the_server_did(client: LanguageClient) -> None:
+    """An editor's server log (VS Code's output channel) gets each request answered, at Info, while stderr
+    keeps warnings only."""
+    await command(client, "localmind.search", {"query": "configuration", "k": 1})
+    async with asyncio.timeout(10):
+        while not any("answered in" in m.message for m in client.log_messages):
+            await asyncio.sleep(0.05)
+    answered = [m for m in client.log_messages if "answered in" in m.message]
+    assert all(m.type == types.MessageType.Info for m in answered)
+    assert any("execute_command" in m.message.lower() or "command" in m.message.lower() for m in answered), answered

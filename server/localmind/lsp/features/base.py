@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -76,8 +77,11 @@ async def _tracked(handler: Callable[P, Awaitable[T]], *args: P.args, **kwargs: 
         if msg_id in protocol.cancelled_by_client:
             raise JsonRpcRequestCancelled(f"request {msg_id} was cancelled before it started")
         protocol.in_flight[msg_id] = task
+    began = time.perf_counter()
     try:
-        return await handler(*args, **kwargs)
+        answer = await handler(*args, **kwargs)
+        log.info("%s answered in %.0f ms", handler.__qualname__, (time.perf_counter() - began) * 1000)
+        return answer
     except asyncio.CancelledError:
         if isinstance(protocol, LocalMindProtocol) and msg_id in protocol.cancelled_by_client:
             raise JsonRpcRequestCancelled(f"request {msg_id} was cancelled") from None
