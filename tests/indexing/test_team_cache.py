@@ -95,3 +95,17 @@ def test_a_cache_that_is_down_costs_only_its_help(
     assert report.chunks_embedded > 10 and report.pending_left == 0 and report.chunks_from_team == 0
     warnings = [r for r in caplog.records if "team embedding cache" in r.getMessage()]
     assert len(warnings) == 1, "an outage is reported once per run, not once per batch"
+
+
+def test_which_hits_are_checked_cannot_be_known_in_advance(fp32: OnnxEmbedder) -> None:
+    """A poisoner who knew which hashes get checked would poison the others: the draw is keyed per run."""
+    from localmind.indexing.ids import text_hash
+    from localmind.indexing.pipeline import _TeamCache
+
+    hashes = [text_hash(f"text {n}") for n in range(10_000)]
+    first, second = _TeamCache(DictCache(), fp32), _TeamCache(DictCache(), fp32)
+    drawn = {h for h in hashes if first._drawn(h)}
+    assert 150 < len(drawn) < 320, "about one in forty"
+    assert drawn != {h for h in hashes if second._drawn(h)}, "another run draws others"
+    first.start_run()
+    assert drawn != {h for h in hashes if first._drawn(h)}, "a new run of the same indexer too"

@@ -12,7 +12,9 @@ killed at any point leaves whole files only, and the next run converges to the s
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 import sqlite3
 import time
 from collections import Counter
@@ -46,7 +48,8 @@ _FILES_PER_BATCH = 32
 # Phase 2 embeds this many pending chunks per step (drawn from many files; the embedder sorts them by length
 # into its own batches). A step takes a few seconds on two cores, so progress and priorities stay current.
 _CHUNKS_PER_STEP = 128
-# Team cache hits whose hash's first byte is below this are embedded here too and compared (6/256 ≈ 1 in 40).
+# Team cache hits are embedded here too and compared with this chance (6/256 ≈ 1 in 40), drawn with a key of
+# the run's own, so whoever writes to the cache cannot know which of its vectors will be checked.
 _SPOT_CHECK_BELOW = 6
 _SPOT_CHECK_COSINE = 0.999
 # Bumped whenever parsing or chunking changes what a file becomes: a store made by another version re-parses
@@ -357,10 +360,10 @@ class _TeamCache:
     """The team's embedding cache as indexing uses it: a failure costs the cache's help, never the run
     (the chunks are embedded here instead, and published once the cache answers again).
 
-    Its vectors are spot-checked: the first hit of a run and about one in forty after it (chosen by the
-    text's hash, so nobody can steer which) are embedded here too. One that differs — another model build,
-    or a vector published under a text it was not made from — makes the run stop trusting the cache, and
-    everything it had not yet stored is embedded here."""
+    Its vectors are spot-checked: the first hit of a run and about one in forty after it (drawn with a
+    secret key of the run, so whoever writes to the cache cannot tell which) are embedded here too. One
+    that differs (another model build, or a vector published under a text it was not made from) makes
+    the run stop trusting the cache, and everything it had not yet stored is embedded here."""
 
     def __init__(self, cache: EmbeddingCache | None, embedder: OnnxEmbedder) -> None:
         self.cache = cache
@@ -371,6 +374,7 @@ class _TeamCache:
         """Trust the cache again, and check its first hit, as every run does."""
         self.distrusted = False
         self.checked = 0
+        self._key = secrets.token_bytes(16)
         self._checked_first = False
         self._warned = False
 
@@ -393,7 +397,7 @@ class _TeamCache:
         return found
 
     def _spot_check(self, texts: dict[str, str], found: dict[str, np.ndarray]) -> bool:
-        sample = [h for h in found if int(h[:2], 16) < _SPOT_CHECK_BELOW]
+        sample = [h for h in found if self._drawn(h)]
         if not self._checked_first:
             self._checked_first = True
             sample = sample or [next(iter(found))]
@@ -406,6 +410,10 @@ class _TeamCache:
             np.linalg.norm(mine, axis=1) * np.linalg.norm(theirs, axis=1) + 1e-12
         )
         return bool(np.all(agreement >= _SPOT_CHECK_COSINE))
+
+    def _drawn(self, text_hash: str) -> bool:
+        draw = hashlib.blake2b(text_hash.encode("ascii"), key=self._key, digest_size=1).digest()[0]
+        return draw < _SPOT_CHECK_BELOW
 
     def publish(self, vectors: dict[str, np.ndarray]) -> None:
         if self.cache is None or not vectors:
