@@ -607,3 +607,11 @@ def test_encrypted_pdf_raises_value_error() -> None:
     writer.write(output)
     with pytest.raises(ValueError, match="encrypted"):
         parse_pdf("secret.pdf", output.getvalue())
+
+
+def test_wiki_links_give_their_targets_and_read_as_their_labels() -> None:
+    from localmind.indexing.parsers.markdown import wiki_link_targets, wiki_links_as_labels
+
+    text = "See [[payments#retries|how we retry]], [[late-fees]] and ![[chart.png]]; not [[ ]]."
+    assert wiki_link_targets(text) == ["payments", "late-fees", "chart.png"]
+    assert wiki_links_as_labels(text) == "See how we retry, late-fees and chart.png; not ."

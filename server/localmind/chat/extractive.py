@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from localmind.chat.sources import Source
+from localmind.indexing.parsers.markdown import wiki_links_as_labels
 from localmind.retrieval.results import Position, Range
 
 HEADER = "No language model is configured, so this is an extractive answer: the most relevant passages, quoted."
@@ -28,7 +29,6 @@ _WORD = re.compile(r"[A-Za-z0-9]+")
 _STEM = 5  # Words are compared by their first five letters: "retried" meets "retry", "payments" "payment".
 _SENTENCE_END = re.compile(r"[.!?:]\s*$")
 _HEADING = re.compile(r"\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
-_WIKI_LINK = re.compile(r"\[\[([^\]|\n]+)(?:\|([^\]\n]+))?\]\]")
 _BLOCK_START = re.compile(r"\s*(?:[#>*+-]|\d+[.)])\s")
 _QUESTION_TEXT = (
     "the and for are was were how what which who why when where does did do can could should would with from "
@@ -81,7 +81,7 @@ def quote_prose(text: str) -> str:
 
 
 def _quotable(line: str) -> str:
-    line = _WIKI_LINK.sub(lambda match: match.group(2) or match.group(1), line)
+    line = wiki_links_as_labels(line)
     heading = _HEADING.match(line)
     return f"**{heading.group(1)}**" if heading else line
 

@@ -21,6 +21,7 @@ from localmind.chat.ask import NO_LLM_REASON
 from localmind.chat.llm import GenerationCancelled, LlmUser, Message, StreamStats
 from localmind.chat.prompt import CHARS_PER_TOKEN, SAFETY, attribute, clean, estimate_tokens, format_source
 from localmind.chat.sources import Source
+from localmind.indexing.parsers.markdown import wiki_link_targets
 from localmind.retrieval import Searcher
 from localmind.retrieval.results import Position, Range
 
@@ -49,10 +50,9 @@ _FRONT_MATTER = re.compile(r"\A\s*---\n.*?\n---\s*\n", re.DOTALL)
 _RULE = re.compile(r"[=\-~^*#`+]{3,}")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _WORD = re.compile(r"[A-Za-z][A-Za-z_]{3,}")
-# Names a text marks itself: inline code that is an identifier (`apply_late_fee`, `Config.load`), and the
-# targets of wiki links ([[payments]], [[payments|how we retry]]).
+# Names a text marks itself as code: inline code that is an identifier (`apply_late_fee`, `Config.load`).
+# The other names it marks, the targets of its wiki links, come from the Markdown parser.
 _CODE_NAME = re.compile(r"`([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)(?:\(\))?`")
-_WIKI_LINK = re.compile(r"\[\[([^\]|#\n]+)")
 _STOP_TEXT = """
 this that with from have will what when where which their there these those about into than then them they
 your also only each more most other some such very just like been were being here over under must should
@@ -308,7 +308,7 @@ def _topics(file: FileText) -> list[str]:
     when those are few, its most frequent words that none of them already covers."""
     text = "\n".join(source.text for source in file.sources)
     topics = [h for h in file.headings if h != file.title] + file.symbols
-    topics += _CODE_NAME.findall(text) + [name.strip() for name in _WIKI_LINK.findall(text)]
+    topics += _CODE_NAME.findall(text) + wiki_link_targets(text)
     if len(_unique(topics)) < 3:
         covered = {word.lower() for topic in topics for word in _WORD.findall(topic)}
         covered |= {word.lower() for word in _WORD.findall(file.title or "")}
@@ -321,7 +321,7 @@ def _questions(file: FileText, topics: list[str]) -> list[str]:
     """A question a reader would ask about each topic, phrased by what the topic is."""
     subject = f"“{file.title}”" if file.title else file.path
     text = "\n".join(source.text for source in file.sources)
-    code_names, linked = set(_CODE_NAME.findall(text)), {n.strip() for n in _WIKI_LINK.findall(text)}
+    code_names, linked = set(_CODE_NAME.findall(text)), set(wiki_link_targets(text))
     questions = []
     for topic in topics:
         if topic in file.symbols or topic in code_names:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
+from localmind.indexing.parsers.markdown import wiki_links_as_labels
 from localmind.indexing.terms import STOPWORDS
 from localmind.retrieval.query import parse_query
 from localmind.retrieval.results import Location, Position, Range, SearchHit
@@ -432,7 +433,6 @@ def _item(link: CardLink, summary: str | None) -> str:
 
 
 # The Markdown an excerpt of a note may hold, rendered to what it says (see excerpt_markdown).
-_EXCERPT_WIKI_LINK = re.compile(r"\[\[([^\]|\n]+)(?:\|([^\]\n]+))?\]\]")
 _EXCERPT_LINK = re.compile(r"!?\[([^\]\n]*)\]\([^)\n]*\)")
 _EXCERPT_CODE = re.compile(r"`([^`\n]+)`")
 _EXCERPT_EMPHASIS = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|(?<![\w*])[*_](?=\S)(.+?)(?<=\S)[*_](?![\w*])")
@@ -442,7 +442,7 @@ def excerpt_markdown(text: str) -> str:
     """An excerpt of a file as Markdown that shows what the text says, not its syntax: a link or wiki link
     becomes its label (never a link: a card links only to the workspace's own places), emphasis marks go,
     inline code stays inline code, and everything else is escaped."""
-    text = _EXCERPT_WIKI_LINK.sub(lambda m: m.group(2) or m.group(1), _one_line(text))
+    text = wiki_links_as_labels(_one_line(text))
     text = _EXCERPT_LINK.sub(lambda m: m.group(1), text)
     parts = _EXCERPT_CODE.split(text)  # Odd places hold inline code.
     return "".join(_code(part) if index % 2 else _escaped_prose(part) for index, part in enumerate(parts))

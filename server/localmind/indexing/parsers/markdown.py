@@ -149,9 +149,28 @@ def _links(prose: str) -> list[Link]:
     for match in _REFERENCE_DEFINITION.finditer(prose):
         found.append(link_to(match.group(1), match.start(), match.end()))
     for match in _WIKI_LINK.finditer(prose):
-        target = match.group(1).split("|", 1)[0].split("#", 1)[0].strip()
+        target = _wiki_target(match.group(1))
         found.append(Link(target, "wiki", match.start(), match.end()) if target else None)
     return sorted((link for link in found if link is not None), key=lambda link: link.start)
+
+
+def wiki_link_targets(text: str) -> list[str]:
+    """The note names the wiki links of a text point at, in order: `[[payments#retries|how]]` → payments."""
+    return [target for target in map(_wiki_target, _WIKI_LINK.findall(text)) if target]
+
+
+def wiki_links_as_labels(text: str) -> str:
+    """The text with each wiki link replaced by what a reader sees: its label, or else what it names."""
+    return _WIKI_LINK.sub(lambda match: _wiki_label(match.group(1)), text)
+
+
+def _wiki_target(inner: str) -> str:
+    return inner.split("|", 1)[0].split("#", 1)[0].strip()
+
+
+def _wiki_label(inner: str) -> str:
+    named, _, label = inner.partition("|")
+    return label.strip() or named.strip()
 
 
 def _unique_tags(tags: Iterable[str]) -> list[str]:
