@@ -71,7 +71,7 @@ class Replicator:
                 log.log(level, "%s backend could not apply outbox entries (%s); they stay", name, message)
                 self.store.record_failure(name, entries[0][0], message)
                 return applied, message
-            self.store.acknowledge_all(name, [seq for seq, _, _ in entries])
+            self.store.acknowledge(name, [seq for seq, _, _ in entries])
             applied += len(entries)
         return applied, None
 

@@ -189,8 +189,7 @@ class SqliteStore:
 
     def enqueue(self, backend: str, file_id: str, op: str) -> None:
         """Ask for a file to be (re)applied to a backend, e.g. by `localmind verify --repair`."""
-        with self.transaction() as db:
-            _journal(db, (backend,), file_id, op)
+        self.enqueue_many(backend, [file_id], op)
 
     def enqueue_many(self, backend: str, file_ids: list[str], op: str) -> None:
         """`enqueue` for many files, in one transaction."""
@@ -216,13 +215,9 @@ class SqliteStore:
         )
         return [(int(seq), str(file_id), str(op)) for seq, file_id, op in rows]
 
-    def acknowledge(self, backend: str, seq: int) -> None:
-        """The backend applied this entry. A newer entry for the same file (another seq) stays."""
-        with self.transaction() as db:
-            db.execute("DELETE FROM outbox WHERE backend = ? AND seq = ?", (backend, seq))
-
-    def acknowledge_all(self, backend: str, seqs: list[int]) -> None:
-        """The backend applied these entries (one transaction)."""
+    def acknowledge(self, backend: str, seqs: list[int]) -> None:
+        """The backend applied these entries (one transaction). A newer entry for the same file (another
+        seq) stays."""
         with self.transaction() as db:
             db.executemany("DELETE FROM outbox WHERE backend = ? AND seq = ?", [(backend, seq) for seq in seqs])
 
@@ -309,10 +304,13 @@ class SqliteStore:
             found.update((h, np.frombuffer(blob, dtype=np.float32)) for h, blob in rows)
         return found
 
-    def cached_hashes(self, model_id: str, limit: int = 1_000_000) -> list[str]:
-        """The hashes of the texts this store holds vectors for (the embedding cache's keys), at most limit."""
-        rows = self._db.execute("SELECT text_hash FROM embedding_cache WHERE model_id = ? LIMIT ?", (model_id, limit))
-        return [str(text_hash) for (text_hash,) in rows]
+    def model_vectors(self, model_id: str, limit: int = 1_000_000) -> dict[str, np.ndarray]:
+        """The vectors of the texts this store holds for a model (the embedding cache), by text hash, at
+        most limit."""
+        rows = self._db.execute(
+            "SELECT text_hash, vector FROM embedding_cache WHERE model_id = ? LIMIT ?", (model_id, limit)
+        )
+        return {str(text_hash): np.frombuffer(blob, dtype=np.float32) for text_hash, blob in rows}
 
     @cached_property
     def reads(self) -> SqliteReads:

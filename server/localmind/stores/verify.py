@@ -169,7 +169,7 @@ class CacheVerdict:
 def verify_cache(store: SqliteStore, cache: CheckedCache, model_id: str, repair: bool) -> CacheVerdict:
     """Compare the cache's vectors for the texts this store holds with this store's; a repair publishes
     this store's vectors over the ones that differ and drops expired entries."""
-    ours = store.cached_vectors(model_id, store.cached_hashes(model_id))
+    ours = store.model_vectors(model_id)
     mismatched = cache.mismatches(ours)
     verdict = CacheVerdict(cache.stats(), len(ours), mismatched)
     if repair:
