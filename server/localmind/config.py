@@ -408,12 +408,12 @@ def clear_text_credentials(settings: Settings) -> list[str]:
     problems = []
     if settings.graph.backend == "neo4j" and _clear_text_to_remote(settings.graph.uri, "graph"):
         problems.append(
-            f"graph.uri = {_host_part(settings.graph.uri)} sends the Neo4j password unencrypted; use bolt+s://"
+            f"graph.uri = {uri_without_credentials(settings.graph.uri)} sends the Neo4j password unencrypted; use bolt+s://"
         )
     token = settings.vectors.token.get_secret_value() if settings.vectors.token else ""
     if settings.vectors.backend == "milvus" and token and _clear_text_to_remote(settings.vectors.uri, "vectors"):
         problems.append(
-            f"vectors.uri = {_host_part(settings.vectors.uri)} sends the Milvus token unencrypted; use https://"
+            f"vectors.uri = {uri_without_credentials(settings.vectors.uri)} sends the Milvus token unencrypted; use https://"
         )
     return problems
 
@@ -440,8 +440,8 @@ def _clear_text_to_remote(uri: str, section: str) -> bool:
         return True
 
 
-def _host_part(uri: str) -> str:
-    """The URI without user information, for messages."""
+def uri_without_credentials(uri: str) -> str:
+    """A server URI without its user information (a `user:password@` part), for messages."""
     parts = urlsplit(uri.strip())
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 

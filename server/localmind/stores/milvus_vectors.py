@@ -76,7 +76,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from pymilvus import DataType, MilvusClient, MilvusException
 
-from localmind.config import VectorSettings
+from localmind.config import VectorSettings, uri_without_credentials
 from localmind.errors import ConfigError, LocalMindError
 from localmind.stores.records import FileUpdate
 
@@ -425,8 +425,8 @@ class _Target:
         uri = uri.strip()
         parts = urlsplit(uri)
         if parts.scheme.lower() in _SERVER_SCHEMES:
-            host = parts.netloc.rpartition("@")[2]  # A user:password@ part stays out of every message.
-            return cls(uri, f"{parts.scheme}://{host}{parts.path}", lite=False)
+            # A user:password@ part stays out of every message.
+            return cls(uri, uri_without_credentials(uri), lite=False)
         path = Path(uri).expanduser()
         if path.suffix != ".db":
             raise ConfigError(
