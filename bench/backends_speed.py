@@ -19,14 +19,13 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchlib import SCIFACT_DIR, machine, percentiles, read_jsonl, save_results, scifact_corpus
+from benchlib import SCIFACT_DIR, machine, percentiles, read_jsonl, save_results, scifact_corpus, team_servers
 from localmind.config import Settings, load_settings
 from localmind.retrieval import parse_query
 from localmind.wiring import Components
@@ -87,16 +86,8 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     args = parser.parse_args()
     claims = [q["text"] for q in read_jsonl(SCIFACT_DIR / "queries.train.jsonl")][: args.queries]
-    with tempfile.TemporaryDirectory() as scratch:
-        base = Path(scratch)
-        neo4j, milvus = Neo4jServer(base / "neo4j"), MilvusServerProcess()
-        neo4j.start()
-        milvus.start()
-        try:
-            results = compare(base, args.docs, claims, neo4j, milvus)
-        finally:
-            neo4j.stop()
-            milvus.stop()
+    with team_servers() as (base, neo4j, milvus):
+        results = compare(base, args.docs, claims, neo4j, milvus)
     results.update(machine=machine(), docs=args.docs, queries=len(claims), load_average=os.getloadavg())
     print_table(results)
     save_results("backends_speed", results)

@@ -1,4 +1,5 @@
-"""What the benchmarks share: SciFact, the sentence-transformers worker, machine facts and result files."""
+"""What the benchmarks share: SciFact, the sentence-transformers worker, the test suite's servers, machine
+facts and result files."""
 
 from __future__ import annotations
 
@@ -8,11 +9,17 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.servers.milvus_server import MilvusServerProcess
+    from tests.servers.neo4j_server import Neo4jServer
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -127,3 +134,25 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
         "max_ms": ordered[-1] * 1000,
         "mean_ms": statistics.mean(ordered) * 1000,
     }
+
+
+@contextmanager
+def team_servers() -> Iterator[tuple[Path, Neo4jServer, MilvusServerProcess]]:
+    """A scratch folder, and the test suite's Neo4j and Milvus servers running (Neo4j's home inside the
+    folder); both are stopped, and the folder removed, afterwards. The caller puts the project root on
+    sys.path (the servers live under tests/)."""
+    from tests.servers.milvus_server import MilvusServerProcess
+    from tests.servers.neo4j_server import Neo4jServer
+
+    with tempfile.TemporaryDirectory() as scratch:
+        base = Path(scratch)
+        neo4j, milvus = Neo4jServer(base / "neo4j"), MilvusServerProcess()
+        neo4j.start()
+        try:
+            milvus.start()
+            try:
+                yield base, neo4j, milvus
+            finally:
+                milvus.stop()
+        finally:
+            neo4j.stop()

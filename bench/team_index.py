@@ -18,7 +18,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchlib import machine, save_results
+from benchlib import machine, save_results, team_servers
 from index_speed import python_docs, workspace_from
 from tests.servers.milvus_server import MilvusServerProcess
 from tests.servers.neo4j_server import Neo4jServer
@@ -113,16 +112,8 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=260)
     parser.add_argument("--changed", type=float, default=0.05)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        base = Path(scratch)
-        neo4j, milvus = Neo4jServer(base / "neo4j"), MilvusServerProcess()
-        neo4j.start()
-        milvus.start()
-        try:
-            results = measure(base, args.files, args.changed, neo4j, milvus)
-        finally:
-            neo4j.stop()
-            milvus.stop()
+    with team_servers() as (base, neo4j, milvus):
+        results = measure(base, args.files, args.changed, neo4j, milvus)
     results.update(machine=machine(), load_average=os.getloadavg())
     report(results)
     save_results("team_index", results)
