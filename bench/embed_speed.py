@@ -2,7 +2,11 @@
 
 Both sides embed identical SciFact texts with 2 threads, tokenisation included, in the same run:
 Local Mind in this process, sentence-transformers in a long-lived st_worker.py in the reference venv.
-Passes alternate between the three engines so that load from other work on the machine hits all of them.
+A fourth engine is Local Mind's fp32 model written with standard ONNX operators only (the graph before
+the fused transformer operators), so the fusion's gain is measured in the same run too. Passes alternate
+between the engines so that load from other work on the machine hits all of them. The machine's matrix
+multiplication peak (numpy and ONNX Runtime, 2 threads) is measured before and after, and each engine's
+achieved GFLOP/s is set against it.
 
     .venv/bin/python bench/embed_speed.py [--quick] [--rounds N]
 
@@ -12,9 +16,11 @@ Results are printed and written to bench/results/embed_speed-<time>.json.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -25,6 +31,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import onnx
+import onnxruntime as ort
+from threadpoolctl import threadpool_limits
 from tokenizers import Tokenizer
 
 from benchlib import (
@@ -40,17 +50,29 @@ from benchlib import (
 )
 from localmind.config import EmbeddingsSettings
 from localmind.embeddings import OnnxEmbedder, load_embedder, resolve_model_files
+from localmind.embeddings.build_cache import ModelFiles
+from localmind.embeddings.manifest import load_catalog
+from localmind.embeddings.onnx_builder import build_bert_graph
+from localmind.embeddings.source import source_folder
 
 BATCH_SIZES = (1, 16, 64)
-ENGINES = ("fp32", "int8", "st")
-ENGINE_NAMES = {"fp32": "Local Mind fp32", "int8": "Local Mind int8", "st": "sentence-transformers"}
+ENGINES = ("fp32", "int8", "st", "std")
+RSS_ENGINES = ("fp32", "int8", "st")
+ENGINE_NAMES = {
+    "fp32": "Local Mind fp32",
+    "int8": "Local Mind int8",
+    "st": "sentence-transformers",
+    "std": "LM fp32, standard ops",
+}
 MAX_TOKENS = 256
 SHORT_TOKENS = (10, 30)
 RSS_BATCH_SIZE = 16
 PADDING_BATCH_SIZE = 16
 WARMUP_TEXTS = 32
 # Local Mind's speed-up over sentence-transformers that each input set and variant should reach.
-TARGETS = {("short", "fp32"): 1.3, ("short", "int8"): 2.5, ("passages", "fp32"): 1.0, ("passages", "int8"): 1.7}
+TARGETS = {("short", "fp32"): 1.3, ("short", "int8"): 2.5, ("passages", "fp32"): 1.5, ("passages", "int8"): 2.5}
+# A matrix product shaped like the encoder's feed-forward layer on 16 passages of 256 tokens.
+PEAK_SHAPE = (4096, 384, 1536)
 # One pass over 500 passages takes 10 to 50 s per configuration on 2 cores, so passages get two
 # rounds (long passes average out short disturbances) and the quick short sentences get three.
 FULL_SIZES: dict[str, Any] = {
@@ -107,6 +129,23 @@ def load_local(variant: str, batch_size: int) -> OnnxEmbedder:
     return load_embedder(settings)
 
 
+def standard_model(workdir: Path) -> ModelFiles:
+    """The fp32 encoder written with standard ONNX operators only, as the builder wrote it before fusion."""
+    fused = resolve_model_files(EmbeddingsSettings(variant="fp32"))
+    source = source_folder(fused.spec, EmbeddingsSettings().resolved_cache_dir())
+    folder = workdir / "standard-model"
+    folder.mkdir()
+    graph = build_bert_graph(source / "model.safetensors", source / "config.json", "mean", True, fused=False)
+    onnx.save(graph, str(folder / "model.onnx"))
+    shutil.copyfile(fused.tokenizer_path, folder / "tokenizer.json")
+    return ModelFiles(fused.spec, "fp32-standard", folder, built=True)
+
+
+def load_standard(files: ModelFiles, batch_size: int) -> OnnxEmbedder:
+    settings = EmbeddingsSettings(variant="fp32", batch_size=batch_size, intra_op_threads=THREADS, device="cpu")
+    return OnnxEmbedder(files, settings)
+
+
 def time_local(embedder: OnnxEmbedder, texts: Sequence[str]) -> float:
     started = time.perf_counter()
     embedder.embed_documents(texts)
@@ -118,6 +157,8 @@ def measure_speed(sets: dict[str, list[str]], rounds: dict[str, int], workdir: P
     files = {name: write_texts(texts, workdir / f"{name}.jsonl") for name, texts in sets.items()}
     warm = {name: write_texts(texts[:WARMUP_TEXTS], workdir / f"{name}.warm.jsonl") for name, texts in sets.items()}
     local = {(v, bs): load_local(v, bs) for v in ("fp32", "int8") for bs in BATCH_SIZES}
+    standard = standard_model(workdir)
+    local |= {("std", bs): load_standard(standard, bs) for bs in BATCH_SIZES}
     st = StServer()
     seconds: dict[str, dict[str, dict[int, list[float]]]] = {
         name: {engine: {bs: [] for bs in BATCH_SIZES} for engine in ENGINES} for name in sets
@@ -135,7 +176,8 @@ def measure_speed(sets: dict[str, list[str]], rounds: dict[str, int], workdir: P
                 for engine in ENGINES:
                     one_pass(engine, name, batch_size, warmup=True)
         for round_index in range(max(rounds.values())):
-            order = ENGINES[round_index % 3 :] + ENGINES[: round_index % 3]
+            shift = round_index % len(ENGINES)
+            order = ENGINES[shift:] + ENGINES[:shift]
             for name in (name for name in sets if round_index < rounds[name]):
                 for batch_size in BATCH_SIZES:
                     for engine in order:
@@ -195,10 +237,10 @@ def peak_rss_mib(command: list[str]) -> float:
 def measure_rss(texts: list[str], workdir: Path) -> dict[str, dict[str, float]]:
     """Peak RSS of a process that loads each engine and embeds one passage, or every passage."""
     inputs = {"1 passage": texts[:1], f"{len(texts)} passages": texts}
-    results: dict[str, dict[str, float]] = {engine: {} for engine in ENGINES}
+    results: dict[str, dict[str, float]] = {engine: {} for engine in RSS_ENGINES}
     for label, chosen in inputs.items():
         path = write_texts(chosen, workdir / f"rss-{len(chosen)}.jsonl")
-        for engine in ENGINES:
+        for engine in RSS_ENGINES:
             if engine == "st":
                 command = st_command("embed", "--texts", str(path), "--batch-size", str(RSS_BATCH_SIZE))
             else:
@@ -235,11 +277,75 @@ def measure_padding(sets: dict[str, list[str]], tokenizer: Tokenizer) -> dict[st
 
 def print_speed(rates: dict[str, Any]) -> None:
     print(f"\nSpeed, chunks/s (fastest pass; {THREADS} threads each; tokenisation included)")
-    print(f"{'set':<9} {'batch':>5} {'LM fp32':>9} {'LM int8':>9} {'ST':>9} {'fp32/ST':>8} {'int8/ST':>8}")
+    header = f"{'set':<9} {'batch':>5} {'LM fp32':>9} {'LM int8':>9} {'ST':>9} {'LM std':>9}"
+    print(f"{header} {'fp32/ST':>8} {'int8/ST':>8} {'fp32/std':>9}")
     for name, by_engine in rates.items():
         for bs in BATCH_SIZES:
-            fp32, int8, st = (by_engine[e][bs] for e in ENGINES)
-            print(f"{name:<9} {bs:>5} {fp32:>9.1f} {int8:>9.1f} {st:>9.1f} {fp32 / st:>7.2f}× {int8 / st:>7.2f}×")
+            fp32, int8, st, std = (by_engine[e][bs] for e in ENGINES)
+            cells = f"{name:<9} {bs:>5} {fp32:>9.1f} {int8:>9.1f} {st:>9.1f} {std:>9.1f}"
+            print(f"{cells} {fp32 / st:>7.2f}× {int8 / st:>7.2f}× {fp32 / std:>8.2f}×")
+
+
+def encoder_gflop(token_counts: Sequence[int], config: dict[str, Any]) -> float:
+    """Multiply-adds of a BERT encoder over these texts, counted as 2 FLOPs each: the four attention projections,
+    the feed-forward pair, and the attention scores and context (quadratic in length); embeddings and
+    normalisations are negligible."""
+    hidden, inner, layers = config["hidden_size"], config["intermediate_size"], config["num_hidden_layers"]
+    per_layer = sum(2 * n * hidden * (4 * hidden + 2 * inner) + 4 * n * n * hidden for n in token_counts)
+    return layers * per_layer / 1e9
+
+
+def matmul_peak() -> dict[str, float]:
+    """GFLOP/s of one fp32 matrix product of PEAK_SHAPE with 2 threads, best of 5, in numpy and in ONNX Runtime."""
+    rows, inner, cols = PEAK_SHAPE
+    rng = np.random.default_rng(0)
+    left, right = rng.random((rows, inner), np.float32), rng.random((inner, cols), np.float32)
+    flop = 2 * rows * inner * cols / 1e9
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("MatMul", ["x", "w"], ["y"])],
+        "peak",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [rows, inner])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [rows, cols])],
+        [onnx.numpy_helper.from_array(right, "w")],
+    )
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = THREADS
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    with threadpool_limits(limits=THREADS):
+        return {
+            "numpy": flop / _best_of(5, lambda: left @ right),
+            "onnxruntime": flop / _best_of(5, lambda: session.run(None, {"x": left})),
+        }
+
+
+def _best_of(times: int, work: Callable[[], object]) -> float:
+    work()
+    best = float("inf")
+    for _ in range(times):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def achieved_gflops(rates: dict[str, Any], gflop_per_text: dict[str, float]) -> dict[str, Any]:
+    """Each engine's useful work per second (real tokens only) at its best batch size."""
+    return {
+        name: {engine: max(by_bs.values()) * gflop_per_text[name] for engine, by_bs in by_engine.items()}
+        for name, by_engine in rates.items()
+    }
+
+
+def print_gflops(achieved: dict[str, Any], peaks: list[dict[str, float]]) -> None:
+    peak = max(max(p.values()) for p in peaks)
+    measured = "; ".join(f"numpy {p['numpy']:.0f}, ONNX Runtime {p['onnxruntime']:.0f}" for p in peaks)
+    print(f"\nAchieved GFLOP/s at the best batch size; matmul peak {PEAK_SHAPE} before / after: {measured}")
+    print(f"{'set':<9}" + "".join(f"{ENGINE_NAMES[e]:>24}" for e in ENGINES))
+    for name, by_engine in achieved.items():
+        cells = "".join(f"{by_engine[e]:>14.0f} ({by_engine[e] / peak:>4.0%} pk)" for e in ENGINES)
+        print(f"{name:<9}{cells}")
 
 
 def print_ratios(ratio_rows: dict[str, Any]) -> None:
@@ -307,18 +413,29 @@ def main() -> None:
     all_passages = passages(corpus, tokenizer, sizes["rss_passages"])
     sets = {"short": short_sentences(corpus, tokenizer, sizes["short"]), "passages": all_passages[: sizes["passages"]]}
 
+    defaults = EmbeddingsSettings()
+    source = source_folder(load_catalog().get(defaults.model), defaults.resolved_cache_dir())
+    config = json.loads((source / "config.json").read_text(encoding="utf-8"))
+    gflop_per_text = {
+        name: encoder_gflop([min(len(e.ids), MAX_TOKENS) for e in tokenizer.encode_batch(texts)], config) / len(texts)
+        for name, texts in sets.items()
+    }
+    peaks = [matmul_peak()]
     with tempfile.TemporaryDirectory(prefix="localmind-bench-") as tmp:
         workdir = Path(tmp)
         padding = measure_padding({**sets, "SciFact documents": [document_text(d) for d in corpus]}, tokenizer)
         speed = measure_speed(sets, rounds, workdir)
         rss = measure_rss(all_passages, workdir)
+    peaks.append(matmul_peak())
 
     # Other work on a shared machine only ever slows a pass down, so the fastest pass is the estimate.
     load = other_load(cpu_before, cpu_seconds(), time.perf_counter() - started)
     rates = chunks_per_s(speed["seconds"], sets, min)
     ratio_rows = ratios(rates)
+    achieved = achieved_gflops(rates, gflop_per_text)
     print_speed(rates)
     print_ratios(ratio_rows)
+    print_gflops(achieved, peaks)
     print_rss(rss)
     print_padding(padding)
     results = {
@@ -330,6 +447,13 @@ def main() -> None:
         "chunks_per_s": rates,
         "chunks_per_s_median": chunks_per_s(speed["seconds"], sets, statistics.median),
         "ratios": ratio_rows,
+        "gflop_per_text": gflop_per_text,
+        "achieved_gflops": achieved,
+        "matmul_peak_gflops": peaks,
+        "fused_over_standard": {
+            name: {str(bs): by_engine["fp32"][bs] / by_engine["std"][bs] for bs in BATCH_SIZES}
+            for name, by_engine in rates.items()
+        },
         "peak_rss_mib": rss,
         "padding_ratio_batch16": padding,
         "wall_s": time.perf_counter() - started,

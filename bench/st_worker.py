@@ -5,6 +5,7 @@ torch never enters the project's environment. Texts files hold one JSON string p
 
     embed --texts T.jsonl [--out E.npy]      normalised embeddings of the texts
     time --texts T.jsonl --batch-size N      one encode() per repeat; prints JSON with chunks/s
+                                             (--device cuda --half: on a GPU in float16)
     serve                                    one JSON request per stdin line, one JSON reply per line
 """
 
@@ -30,11 +31,13 @@ from sentence_transformers import SentenceTransformer
 DEFAULT_MODEL = Path.home() / ".cache" / "localmind-bench" / "all-MiniLM-L6-v2"
 
 
-def load_model(folder: Path, threads: int, max_seq_length: int) -> SentenceTransformer:
+def load_model(
+    folder: Path, threads: int, max_seq_length: int, device: str = "cpu", half: bool = False
+) -> SentenceTransformer:
     torch.set_num_threads(threads)
-    model = SentenceTransformer(str(folder), device="cpu")
+    model = SentenceTransformer(str(folder), device=device)
     model.max_seq_length = max_seq_length
-    return model
+    return model.half() if half else model
 
 
 @cache
@@ -66,6 +69,7 @@ def versions() -> dict[str, object]:
         "torch": torch.__version__,
         "sentence_transformers": sentence_transformers.__version__,
         "threads": torch.get_num_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
 
 
@@ -89,11 +93,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--max-seq-length", type=int, default=256)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--half", action="store_true", help="float16 weights and arithmetic (for GPUs)")
     args = parser.parse_args()
     if args.mode != "serve" and not args.texts:
         parser.error(f"{args.mode} needs --texts")
 
-    model = load_model(args.model, args.threads, args.max_seq_length)
+    model = load_model(args.model, args.threads, args.max_seq_length, args.device, args.half)
     if args.mode == "serve":
         serve(model)
     elif args.mode == "time":

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 folder=$(realpath "${1:-.}")
 query=${2:-"how are embeddings computed without torch"}
 bash scripts/install.sh
-.venv/bin/localmind models build --variant fp32
+.venv/bin/localmind models build --variant auto
 .venv/bin/localmind index "$folder"
 .venv/bin/localmind status "$folder"
 echo

@@ -45,6 +45,13 @@ def int8(model_cache: Path) -> OnnxEmbedder:
 
 
 @pytest.fixture(scope="session")
+def embedder(model_cache: Path) -> OnnxEmbedder:
+    """The default variant's embedder; a test that starts `localmind` in a child process requests it so the
+    model the child will load is built in model_cache first."""
+    return load_embedder(EmbeddingsSettings(cache_dir=model_cache))
+
+
+@pytest.fixture(scope="session")
 def reference() -> tuple[list[str], np.ndarray]:
     """sentence-transformers' own embeddings of 59 varied texts (see fixtures/minilm-reference/README.md)."""
     folder = FIXTURES / "minilm-reference"

@@ -19,7 +19,7 @@ from rich.progress import Progress, TextColumn
 from rich.table import Table
 
 from localmind import __version__
-from localmind.config import Settings, ignored_workspace_settings, load_settings, user_config_file
+from localmind.config import VARIANTS, Settings, ignored_workspace_settings, load_settings, user_config_file
 from localmind.errors import ConfigError, LocalMindError
 
 log = logging.getLogger("localmind")
@@ -91,9 +91,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_models_build(args: argparse.Namespace, settings: Settings) -> int:
+    from localmind.embeddings import chosen_variant
     from localmind.embeddings.inspect import build_models
 
-    variants = ["fp32", "int8"] if args.variant == "all" else [args.variant]
+    variants = list(VARIANTS) if args.variant == "all" else [chosen_variant(settings.embeddings)]
     with err.status("building models (a few seconds each)…"):
         built = build_models(settings.embeddings, args.model, variants)  # type: ignore[arg-type]
     for files in built:
@@ -109,13 +110,13 @@ def cmd_models_list(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(rows)
         return 0
-    header = ("model", "dims", "max tokens", "pooling", "licence", "source", "fp32", "int8")
+    header = ("model", "dims", "max tokens", "pooling", "licence", "source", *VARIANTS)
     lines = []
     for row in rows:
         variants: dict[str, str] = row["variants"]  # type: ignore[assignment]
         name = f"{row['name']} (default)" if row["default"] else str(row["name"])
         facts = (row["dimensions"], row["max_tokens"], row["pooling"], row["license"], row["source"])
-        lines.append((name, *map(str, facts), variants["fp32"], variants["int8"]))
+        lines.append((name, *map(str, facts), *(variants[variant] for variant in VARIANTS)))
     if not out.is_terminal:  # A pipe gets whole values, one tab-separated line per model, not a cut table.
         sys.stdout.write("".join("\t".join(line) + "\n" for line in [header, *lines]))
         return 0
@@ -252,27 +253,35 @@ def _print_report(report: IndexReport, as_json: bool) -> None:
 @contextmanager
 def _progress_reporter() -> Iterator[Callable[[IndexProgress], None]]:
     """A live bar on a terminal; plain lines (at most one every two seconds) otherwise. Phase 1 counts files,
-    phase 2 (embedding, with everything already searchable by words) counts chunks."""
+    phase 2 (embedding, with everything already searchable by words) counts chunks. Both say how long is
+    left once the phase's pace is known."""
+    from localmind.indexing.pipeline import time_left
+
+    phase_began = {"indexing": 0.0}
+
+    def left(p: IndexProgress) -> str:
+        done, total = (p.embedded, p.to_embed) if p.phase == "embedding" else (p.files_done, p.files_total)
+        began = phase_began.setdefault(p.phase, p.elapsed)
+        return time_left(done, total, p.elapsed - began) or ""
+
     if err.is_terminal:
-        columns = (*Progress.get_default_columns(), TextColumn("{task.fields[chunks]} chunks"))
+        columns = (*Progress.get_default_columns()[:-1], TextColumn("{task.fields[chunks]} chunks {task.fields[left]}"))
         with Progress(*columns, console=err, transient=True) as bar:
-            task = bar.add_task("indexing files", total=None, chunks=0)
-            yield lambda p: bar.update(task, **_bar_fields(p))
+            task = bar.add_task("indexing files", total=None, chunks=0, left="")
+            yield lambda p: bar.update(task, left=left(p), **_bar_fields(p))
         return
-    last = [0.0, 0.0]  # When a line was last printed, and when the current phase began.
+    last_line = [0.0]
 
     def line(p: IndexProgress) -> None:
         done, total = (p.embedded, p.to_embed) if p.phase == "embedding" else (p.files_done, p.files_total)
-        if p.phase == "embedding" and not last[1]:
-            last[1] = p.elapsed
-        if p.elapsed - last[0] >= 2.0 or done == total:
-            last[0] = p.elapsed
-            spent = p.elapsed - last[1]
-            eta = spent / done * (total - done) if done else 0.0
+        estimate = left(p)
+        if p.elapsed - last_line[0] >= 2.0 or done == total:
+            last_line[0] = p.elapsed
+            estimate = f", {estimate}" if estimate else ""
             if p.phase == "embedding":
-                err.print(f"searchable; embedded {done}/{total} chunks for meaning search, eta {eta:.0f} s")
+                err.print(f"searchable; embedded {done}/{total} chunks for meaning search{estimate}")
             else:
-                err.print(f"indexed {done}/{total} files, {p.chunks} chunks, eta {eta:.0f} s")
+                err.print(f"indexed {done}/{total} files, {p.chunks} chunks{estimate}")
 
     yield line
 
@@ -650,7 +659,7 @@ def _add_models(commands: Subcommands) -> None:
     sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
     build = _command(sub, "build", cmd_models_build, "build the ONNX model(s) into the user cache")
     build.add_argument("--model", help="a model from models/manifest.toml (default: embeddings.model)")
-    build.add_argument("--variant", choices=["fp32", "int8", "all"], default="all")
+    build.add_argument("--variant", choices=[*VARIANTS, "auto", "all"], default="all")
     listing = _command(sub, "list", cmd_models_list, "list the known models and what is built")
     listing.add_argument("--json", action="store_true")
     verify = _command(sub, "verify", cmd_models_verify, "check digests, load each built model and embed a probe")
@@ -705,7 +714,7 @@ def _add_embed(commands: Subcommands) -> None:
     embed = _command(commands, "embed", cmd_embed, "embed the texts of a JSONL file into a .npy matrix")
     embed.add_argument("--input", required=True, type=Path, help='JSONL, one {"text": ...} per line')
     embed.add_argument("--output", required=True, type=Path, help="where to write the float32 (n, d) .npy")
-    embed.add_argument("--variant", choices=["fp32", "int8"])
+    embed.add_argument("--variant", choices=[*VARIANTS, "auto"])
     embed.add_argument("--batch-size", type=int, dest="batch_size")
     embed.add_argument("--device", choices=["auto", "cpu", "cuda", "tensorrt"])
     embed.add_argument("--query", action="store_true", help="embed as queries (adds the model's query prefix)")

@@ -20,7 +20,7 @@ QUESTION = "how are configuration files parsed?"
 
 
 @pytest.fixture(scope="module")
-def cli(tmp_path_factory: pytest.TempPathFactory, model_cache: Path, fp32: object) -> tuple[Path, dict[str, str]]:
+def cli(tmp_path_factory: pytest.TempPathFactory, model_cache: Path, embedder: object) -> tuple[Path, dict[str, str]]:
     base = tmp_path_factory.mktemp("cli-chat")
     root = base / "ws"
     shutil.copytree(FIXTURE_WORKSPACE, root)

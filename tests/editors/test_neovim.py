@@ -110,8 +110,8 @@ def run_neovim(root: Path, model_cache: Path, tmp_path: Path) -> NeovimRun:
     return NeovimRun(results, readable_log(log_path))
 
 
-def test_neovim_drives_the_language_server(fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path) -> None:
-    """Requesting fp32 builds the model into model_cache before the server starts."""
+def test_neovim_drives_the_language_server(embedder: OnnxEmbedder, model_cache: Path, tmp_path: Path) -> None:
+    """Requesting embedder builds the model into model_cache before the server starts."""
     root = (tmp_path / "ws").resolve()
     shutil.copytree(FIXTURE_WORKSPACE, root)
     run = run_neovim(root, model_cache, tmp_path)

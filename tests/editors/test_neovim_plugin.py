@@ -114,8 +114,8 @@ def run_driver(root: Path, outside: Path, model_cache: Path, tmp_path: Path) -> 
     return PluginRun(json.loads(results_path.read_text()), readable_log(log_path), finished.stderr)
 
 
-def test_neovim_plugin_commands(fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path) -> None:
-    """Requesting fp32 builds the model into model_cache before the server starts."""
+def test_neovim_plugin_commands(embedder: OnnxEmbedder, model_cache: Path, tmp_path: Path) -> None:
+    """Requesting embedder builds the model into model_cache before the server starts."""
     root = (tmp_path / "ws").resolve()
     shutil.copytree(FIXTURE_WORKSPACE, root)
     (root / ".localmind").mkdir()
@@ -214,7 +214,7 @@ def test_neovim_plugin_commands(fp32: OnnxEmbedder, model_cache: Path, tmp_path:
     health = "\n".join(results["checkhealth"])
     assert "localmind" in health and "Failed to run healthcheck" not in health, health
     assert "ERROR" not in health, health
-    for expected in ("version: localmind", "model: all-MiniLM-L6-v2 (fp32) is built", "backend embedder"):
+    for expected in ("version: localmind", "model: all-MiniLM-L6-v2 (int8) is built", "backend embedder"):
         assert expected in health, health
 
     # No error reached the user, and stopping the server was clean.

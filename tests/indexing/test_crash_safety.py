@@ -95,7 +95,7 @@ def snapshot(data: Path) -> dict[str, object]:
         }
 
 
-def test_killed_runs_converge_to_the_uninterrupted_store(tmp_path: Path, model_cache: Path, fp32: object) -> None:
+def test_killed_runs_converge_to_the_uninterrupted_store(tmp_path: Path, model_cache: Path, embedder: object) -> None:
     root = tmp_path / "corpus"
     make_corpus(root)
     command, env = index_command(root, tmp_path / "clean", model_cache)
@@ -120,7 +120,7 @@ def test_killed_runs_converge_to_the_uninterrupted_store(tmp_path: Path, model_c
         np.testing.assert_allclose(got[chunk_id], vector, atol=1e-5)
 
 
-def test_two_indexers_at_once_take_turns_and_both_finish(tmp_path: Path, model_cache: Path, fp32: object) -> None:
+def test_two_indexers_at_once_take_turns_and_both_finish(tmp_path: Path, model_cache: Path, embedder: object) -> None:
     root = tmp_path / "corpus"
     # Enough files that the first run is still writing when the second has loaded its model (~3 s).
     make_corpus(root, files=TURN_TAKING_FILES)
@@ -136,7 +136,7 @@ def test_two_indexers_at_once_take_turns_and_both_finish(tmp_path: Path, model_c
     assert files_in_store(tmp_path / "data") == TURN_TAKING_FILES
 
 
-def test_watch_mode_indexes_a_new_file_within_seconds(tmp_path: Path, model_cache: Path, fp32: object) -> None:
+def test_watch_mode_indexes_a_new_file_within_seconds(tmp_path: Path, model_cache: Path, embedder: object) -> None:
     root = tmp_path / "corpus"
     make_corpus(root, files=6)
     command, env = index_command(root, tmp_path / "data", model_cache)

@@ -25,8 +25,8 @@ def lsp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def lsp_env(fp32: OnnxEmbedder, model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The server's environment; depending on fp32 makes sure the model is built before it starts."""
+def lsp_env(embedder: OnnxEmbedder, model_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The server's environment; depending on embedder makes sure the model is built before it starts."""
     return server_env(model_cache, tmp_path_factory.mktemp("lsp-data"), tmp_path_factory.mktemp("lsp-config"))
 
 

@@ -21,8 +21,8 @@ REPORT_KEYS = {"files_seen", "files_indexed", "chunks_written", "seconds"}
 
 
 @pytest.fixture()
-def env(model_cache: Path, fp32: OnnxEmbedder, tmp_path: Path) -> dict[str, str]:
-    del fp32  # Requested so that the fp32 model is built in model_cache.
+def env(model_cache: Path, embedder: OnnxEmbedder, tmp_path: Path) -> dict[str, str]:
+    del embedder  # Requested so that the default model is built in model_cache.
     return {
         **os.environ,
         "LOCALMIND_EMBEDDINGS__CACHE_DIR": str(model_cache),

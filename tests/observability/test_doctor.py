@@ -30,9 +30,9 @@ def free_port() -> int:
 
 
 @pytest.fixture()
-def env(model_cache: Path, fp32: OnnxEmbedder, tmp_path: Path) -> dict[str, str]:
+def env(model_cache: Path, embedder: OnnxEmbedder, tmp_path: Path) -> dict[str, str]:
     """The environment of a doctor run: the session's built model and a data folder of this test's own."""
-    del fp32  # Requested so that the fp32 model is built in model_cache.
+    del embedder  # Requested so that the default model is built in model_cache.
     return {
         **os.environ,
         "LOCALMIND_EMBEDDINGS__CACHE_DIR": str(model_cache),

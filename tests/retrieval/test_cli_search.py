@@ -15,7 +15,7 @@ FIXTURE_WORKSPACE = Path(__file__).parents[1] / "fixtures" / "workspace"
 
 
 @pytest.fixture(scope="module")
-def cli(tmp_path_factory: pytest.TempPathFactory, model_cache: Path, fp32: object) -> tuple[Path, dict[str, str]]:
+def cli(tmp_path_factory: pytest.TempPathFactory, model_cache: Path, embedder: object) -> tuple[Path, dict[str, str]]:
     base = tmp_path_factory.mktemp("cli-search")
     root = base / "ws"
     shutil.copytree(FIXTURE_WORKSPACE, root)
@@ -82,7 +82,7 @@ def test_status_json_counts_the_index(cli: tuple[Path, dict[str, str]]) -> None:
     assert status["files"] >= 9 and status["chunks"] >= status["files"]
     assert status["edges"]["MENTIONS"] > 0 and status["edge_total"] > status["chunks"]
     assert status["skipped"] == {} or all(isinstance(n, int) for n in status["skipped"].values())
-    assert status["model_id"] == "all-MiniLM-L6-v2:fp32"
+    assert status["model_id"] == "all-MiniLM-L6-v2:int8"
     assert status["last_run"]["status"] == "done"
 
 

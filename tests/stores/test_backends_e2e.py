@@ -89,7 +89,7 @@ def test_servers_answer_like_the_embedded_store(
     workspace: Path,
     tmp_path: Path,
     model_cache: Path,
-    fp32: OnnxEmbedder,
+    embedder: OnnxEmbedder,
     neo4j_server: Neo4jEndpoint,
     milvus_server: MilvusEndpoint,  # noqa: F811
 ) -> None:
@@ -109,7 +109,7 @@ async def test_a_hover_through_the_language_server_uses_the_servers(
     workspace: Path,
     tmp_path: Path,
     model_cache: Path,
-    fp32: OnnxEmbedder,
+    embedder: OnnxEmbedder,
     neo4j_server: Neo4jEndpoint,
     milvus_server: MilvusEndpoint,  # noqa: F811
 ) -> None:
@@ -140,7 +140,7 @@ async def test_a_hover_through_the_language_server_uses_the_servers(
 def test_a_killed_indexer_leaves_no_drift(
     tmp_path: Path,
     model_cache: Path,
-    fp32: OnnxEmbedder,
+    embedder: OnnxEmbedder,
     neo4j_server: Neo4jEndpoint,
     milvus_server: MilvusEndpoint,  # noqa: F811
 ) -> None:
@@ -171,7 +171,7 @@ def test_a_neo4j_outage_is_replayed_from_the_outbox(
     workspace: Path,
     tmp_path: Path,
     model_cache: Path,
-    fp32: OnnxEmbedder,
+    embedder: OnnxEmbedder,
     neo4j_server: Neo4jEndpoint,
     milvus_server: MilvusEndpoint,  # noqa: F811
 ) -> None:

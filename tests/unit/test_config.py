@@ -19,7 +19,7 @@ def write(path: Path, text: str) -> Path:
 def test_defaults(tmp_path: Path) -> None:
     settings = load_settings(user_config=tmp_path / "none.toml")
     assert settings.embeddings.model == "all-MiniLM-L6-v2"
-    assert settings.embeddings.variant == "fp32"
+    assert settings.embeddings.variant == "auto"
     assert settings.embeddings.batch_size == 16
 
 

@@ -10,13 +10,14 @@ Public API::
 
 from __future__ import annotations
 
-from localmind.config import EmbeddingsSettings, Settings, load_settings
+from localmind.config import EmbeddingsSettings, Settings, Variant, load_settings
 from localmind.embeddings.build_cache import ModelFiles, ensure_built
 from localmind.embeddings.manifest import load_catalog, load_user_spec
+from localmind.embeddings.providers import auto_variant
 from localmind.embeddings.runtime import EmbeddingResult, OnnxEmbedder, shared_embedder
 from localmind.errors import ModelError
 
-__all__ = ["EmbeddingResult", "OnnxEmbedder", "load_embedder", "resolve_model_files"]
+__all__ = ["EmbeddingResult", "OnnxEmbedder", "chosen_variant", "load_embedder", "resolve_model_files"]
 
 
 def load_embedder(
@@ -33,7 +34,12 @@ def resolve_model_files(section: EmbeddingsSettings, allow_build: bool = True) -
     if section.model_dir is not None:
         return _user_model(section)
     spec = load_catalog().get(section.model)
-    return ensure_built(spec, section.variant, section.resolved_cache_dir(), allow_build)
+    return ensure_built(spec, chosen_variant(section), section.resolved_cache_dir(), allow_build)
+
+
+def chosen_variant(section: EmbeddingsSettings) -> Variant:
+    """The variant the settings name, with "auto" resolved for this machine's ONNX Runtime build."""
+    return auto_variant(section.device) if section.variant == "auto" else section.variant
 
 
 def _user_model(section: EmbeddingsSettings) -> ModelFiles:

@@ -17,11 +17,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import onnx
 from filelock import FileLock, Timeout
 
+from localmind.config import Variant
 from localmind.embeddings.manifest import ModelSpec
 from localmind.embeddings.onnx_builder import BUILDER_VERSION, build_bert_graph
 from localmind.embeddings.source import sha256_of, source_folder
@@ -29,8 +29,6 @@ from localmind.errors import ModelError
 
 log = logging.getLogger(__name__)
 
-Variant = Literal["fp32", "int8"]
-VARIANTS: tuple[Variant, ...] = ("fp32", "int8")
 MODEL_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 BUILD_RECORD = "build.json"
@@ -107,7 +105,9 @@ def _build(spec: ModelSpec, variant: Variant, cache_dir: Path, folder: Path) -> 
     staging = Path(tempfile.mkdtemp(prefix=".build-", dir=folder.parent))
     try:
         fp32_path = staging / "model.fp32.onnx"
-        graph = build_bert_graph(source / "model.safetensors", source / "config.json", spec.pooling, spec.normalize)
+        graph = build_bert_graph(
+            source / "model.safetensors", source / "config.json", spec.pooling, spec.normalize, half=variant == "fp16"
+        )
         onnx.save(graph, str(fp32_path))
         if variant == "int8":
             _quantize(fp32_path, staging / MODEL_FILE)
@@ -124,12 +124,13 @@ def _build(spec: ModelSpec, variant: Variant, cache_dir: Path, folder: Path) -> 
 
 
 def _quantize(fp32_path: Path, int8_path: Path) -> None:
-    """Dynamic int8 on the MatMul weights, per output channel.
+    """Dynamic int8 on the MatMul and Attention weights, per output channel (Attention becomes QAttention).
 
     Per-tensor scales lost too much accuracy (min cosine 0.84). Quantising the embedding table as
     well (ORT's default op set) saved 35 MB on disk but lowered the min cosine to sentence-transformers
     from 0.975 to 0.972 at the same speed, so the Gather stays fp32 (docs/BENCHMARKS.md).
     """
+    from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # The quantiser logs every tensor it skips, and a pre-processing hint, on the root logger; to a user
@@ -142,7 +143,10 @@ def _quantize(fp32_path: Path, int8_path: Path) -> None:
             str(int8_path),
             weight_type=QuantType.QInt8,
             per_channel=True,
-            op_types_to_quantize=["MatMul"],
+            op_types_to_quantize=["MatMul", "Attention"],
+            # Shape inference knows no contrib operator, so the quantiser cannot infer the type of a
+            # MatMul that reads an Attention node's output; every activation here is fp32.
+            extra_options={"DefaultTensorType": TensorProto.FLOAT},
         )
     finally:
         logging.disable(previous)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from localmind.config import EmbeddingsSettings
-from localmind.embeddings.build_cache import VARIANTS, ModelFiles, Variant, build_folder, ensure_built, problems_in
+from localmind.config import VARIANTS, EmbeddingsSettings, Variant
+from localmind.embeddings.build_cache import ModelFiles, build_folder, ensure_built, problems_in
 from localmind.embeddings.manifest import ModelSpec, load_catalog
-from localmind.embeddings.providers import GPU_INSTALL_HINT
+from localmind.embeddings.providers import GPU_INSTALL_HINT, auto_variant
 from localmind.embeddings.runtime import OnnxEmbedder
 from localmind.embeddings.source import source_folder
 from localmind.errors import EmbeddingInputError, LocalMindError
@@ -45,6 +45,7 @@ def model_table(cache_dir: Path) -> list[dict[str, object]]:
                 "license": spec.license,
                 "source": f"{spec.source.package}=={spec.source.version}" if spec.source else "",
                 "variants": states,
+                "auto_variant": auto_variant("auto"),
             }
         )
     return rows

@@ -4,6 +4,14 @@ No exporter fits: torch.onnx needs torch at build time, and optimum's exporters 
 transformers; both are gigabytes we refuse to install. The graph is small enough to write with
 the onnx helper API: embeddings, N encoder layers, pooling over the attention mask and L2
 normalisation, so one session call turns token ids into finished sentence vectors.
+
+Each encoder layer is written with ONNX Runtime's fused transformer operators (domain
+com.microsoft): one ``Attention`` node with the query, key and value projections packed into one
+weight, ``SkipLayerNormalization`` for each residual sum with its layer norm, and ``BiasGelu`` for
+the feed-forward activation. ONNX Runtime's optimiser does not find these fusions in a graph of
+standard operators written by hand, and its CPU and CUDA kernels for them are several times faster
+than the decomposed graph (docs/BENCHMARKS.md). ``fused=False`` writes the standard-operator graph,
+which any ONNX runtime can run; the tests compare the two.
 """
 
 from __future__ import annotations
@@ -22,8 +30,9 @@ from safetensors.numpy import load_file
 from localmind.errors import ModelError
 
 # Bump when the graph changes: it is part of the cache key of every built model.
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 OPSET = 17
+CONTRIB_DOMAIN = "com.microsoft"
 INPUT_IDS = "input_ids"
 ATTENTION_MASK = "attention_mask"
 SENTENCE_OUTPUT = "sentence_embedding"
@@ -58,8 +67,9 @@ class BertShape:
 class _Graph:
     """Accumulates nodes and initialisers, naming intermediate values uniquely."""
 
-    def __init__(self, weights: dict[str, np.ndarray]) -> None:
+    def __init__(self, weights: dict[str, np.ndarray], dtype: type[np.floating[Any]] = np.float32) -> None:
         self.weights = weights
+        self.dtype = dtype
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self._count = 0
@@ -70,12 +80,20 @@ class _Graph:
         self.nodes.append(helper.make_node(op_type, list(inputs), [output], **attrs))
         return output
 
+    def contrib(self, op_type: str, *inputs: str, **attrs: Any) -> str:
+        """A node of ONNX Runtime's contrib domain; an empty input name leaves an optional input out."""
+        self._count += 1
+        output = f"{op_type.lower()}_{self._count}"
+        node = helper.make_node(op_type, list(inputs), [output], domain=CONTRIB_DOMAIN, **attrs)
+        self.nodes.append(node)
+        return output
+
     def const(self, name: str, value: np.ndarray) -> str:
         self.initializers.append(numpy_helper.from_array(value, name))
         return name
 
     def weight(self, key: str, transpose: bool = False) -> str:
-        value = self.weights[key].astype(np.float32)
+        value = self.weights[key].astype(self.dtype)
         return self.const(key, np.ascontiguousarray(value.T if transpose else value))
 
     def linear(self, x: str, prefix: str) -> str:
@@ -103,7 +121,7 @@ def _embeddings(g: _Graph, shape: BertShape) -> str:
         g.const("axes_zero", np.array([0], np.int64)),
     )
     # Single-segment input: every token has type 0, so its embedding is one constant row.
-    token_type = g.const("token_type_row", g.weights["embeddings.token_type_embeddings.weight"][0].astype(np.float32))
+    token_type = g.const("token_type_row", g.weights["embeddings.token_type_embeddings.weight"][0].astype(g.dtype))
     summed = g.op("Add", g.op("Add", words, positions), token_type)
     return g.layer_norm(summed, "embeddings.LayerNorm", shape.eps)
 
@@ -150,6 +168,40 @@ def _layer(g: _Graph, x: str, bias: str, index: int, shape: BertShape) -> str:
     return g.layer_norm(g.op("Add", out, attended), f"{prefix}.output.LayerNorm", shape.eps)
 
 
+def _int32_mask(g: _Graph) -> str:
+    """The raw (batch, sequence) mask as the int32 mask index that the Attention operator reads."""
+    return g.op("Cast", ATTENTION_MASK, to=TensorProto.INT32)
+
+
+def _packed_qkv(g: _Graph, prefix: str) -> tuple[str, str]:
+    """Query, key and value projections side by side: one (hidden, 3 * hidden) weight and its bias."""
+    parts = [f"{prefix}.self.{name}" for name in ("query", "key", "value")]
+    weight = np.concatenate([g.weights[f"{part}.weight"].astype(g.dtype).T for part in parts], axis=1)
+    bias = np.concatenate([g.weights[f"{part}.bias"].astype(g.dtype) for part in parts])
+    return g.const(f"{prefix}.qkv.weight", np.ascontiguousarray(weight)), g.const(f"{prefix}.qkv.bias", bias)
+
+
+def _skip_layer_norm(g: _Graph, product: str, residual: str, dense: str, norm: str, eps: float) -> str:
+    """LayerNorm(product + dense bias + residual) in one node; the dense layer's bias rides along."""
+    gamma, beta = g.weight(f"{norm}.weight"), g.weight(f"{norm}.bias")
+    return g.contrib("SkipLayerNormalization", product, residual, gamma, beta, g.weight(f"{dense}.bias"), epsilon=eps)
+
+
+def _fused_layer(g: _Graph, x: str, mask: str, index: int, shape: BertShape) -> str:
+    prefix = f"encoder.layer.{index}"
+    attention = f"{prefix}.attention"
+    weight, bias = _packed_qkv(g, attention)
+    context = g.contrib("Attention", x, weight, bias, mask, num_heads=shape.heads, mask_filter_value=_MASKED_SCORE)
+    projected = g.op("MatMul", context, g.weight(f"{attention}.output.dense.weight", transpose=True))
+    attended = _skip_layer_norm(
+        g, projected, x, f"{attention}.output.dense", f"{attention}.output.LayerNorm", shape.eps
+    )
+    inner = g.op("MatMul", attended, g.weight(f"{prefix}.intermediate.dense.weight", transpose=True))
+    activated = g.contrib("BiasGelu", inner, g.weight(f"{prefix}.intermediate.dense.bias"))
+    out = g.op("MatMul", activated, g.weight(f"{prefix}.output.dense.weight", transpose=True))
+    return _skip_layer_norm(g, out, attended, f"{prefix}.output.dense", f"{prefix}.output.LayerNorm", shape.eps)
+
+
 def _mean_pool(g: _Graph, hidden: str) -> str:
     mask = g.op(
         "Unsqueeze",
@@ -172,34 +224,52 @@ def _l2_normalise(g: _Graph, x: str) -> str:
     return g.op("Div", x, g.op("Max", norm, g.const("min_norm", np.array(1e-12, np.float32))))
 
 
-def build_bert_graph(weights_path: Path, config_path: Path, pooling: str | None, normalize: bool) -> onnx.ModelProto:
-    """Build the encoder; with pooling None the graph returns token states instead of sentence vectors."""
+def build_bert_graph(
+    weights_path: Path,
+    config_path: Path,
+    pooling: str | None,
+    normalize: bool,
+    fused: bool = True,
+    half: bool = False,
+) -> onnx.ModelProto:
+    """Build the encoder; with pooling None the graph returns token states instead of sentence vectors.
+
+    With half, the weights and the encoder's arithmetic are float16 (for GPUs; ONNX Runtime's CPU provider
+    has no float16 Attention), and the token states are cast back to float32 before pooling.
+    """
+    if half and not fused:
+        raise ValueError("the float16 graph exists only with the fused operators")
     shape = BertShape.from_config(config_path)
-    g = _Graph(_strip_prefix(load_file(str(weights_path))))
+    g = _Graph(_strip_prefix(load_file(str(weights_path))), np.float16 if half else np.float32)
     try:
-        hidden, bias = _embeddings(g, shape), _mask_bias(g)
+        hidden = _embeddings(g, shape)
+        mask = _int32_mask(g) if fused else _mask_bias(g)
+        layer = _fused_layer if fused else _layer
         for index in range(shape.layers):
-            hidden = _layer(g, hidden, bias, index, shape)
+            hidden = layer(g, hidden, mask, index, shape)
     except KeyError as exc:
         raise ModelError(f"{weights_path} lacks the BERT tensor {exc}") from None
-    output = hidden
+    output = g.op("Cast", hidden, to=TensorProto.FLOAT) if half else hidden
     dims: list[str | int] = ["batch", "sequence", shape.hidden]
     if pooling is not None:
-        output = _mean_pool(g, hidden) if pooling == "mean" else _cls_pool(g, hidden)
+        output = _mean_pool(g, output) if pooling == "mean" else _cls_pool(g, output)
         output = _l2_normalise(g, output) if normalize else output
         dims = ["batch", shape.hidden]
     g.nodes.append(helper.make_node("Identity", [output], [SENTENCE_OUTPUT if pooling else TOKEN_OUTPUT]))
-    return _model(g, dims, SENTENCE_OUTPUT if pooling else TOKEN_OUTPUT)
+    return _model(g, dims, SENTENCE_OUTPUT if pooling else TOKEN_OUTPUT, fused)
 
 
-def _model(g: _Graph, dims: list[str | int], output_name: str) -> onnx.ModelProto:
+def _model(g: _Graph, dims: list[str | int], output_name: str, fused: bool) -> onnx.ModelProto:
     inputs = [
         helper.make_tensor_value_info(name, TensorProto.INT64, ["batch", "sequence"])
         for name in (INPUT_IDS, ATTENTION_MASK)
     ]
     outputs = [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, dims)]
     graph = helper.make_graph(g.nodes, "localmind_bert_encoder", inputs, outputs, g.initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="localmind")
+    opsets = [helper.make_opsetid("", OPSET)] + ([helper.make_opsetid(CONTRIB_DOMAIN, 1)] if fused else [])
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="localmind")
     model.ir_version = 8
-    onnx.checker.check_model(model, full_check=True)
+    # The onnx package knows no schema of ONNX Runtime's contrib operators, so shape inference (the full
+    # check) can only run on the standard graph; loading the session checks the fused one.
+    onnx.checker.check_model(model, full_check=not fused)
     return model

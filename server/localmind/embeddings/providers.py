@@ -6,15 +6,20 @@ confirmed by reading the providers of the session actually created.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import sys
 from dataclasses import dataclass
 
 import onnxruntime as ort
 
+from localmind.config import Variant
 from localmind.errors import ModelError
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 TENSORRT = "TensorrtExecutionProvider"
+log = logging.getLogger(__name__)
 GPU_INSTALL_HINT = "install the GPU build with scripts/use-gpu.sh (it swaps onnxruntime for onnxruntime-gpu)"
 
 
@@ -37,6 +42,29 @@ def choose_providers(device: str) -> ProviderChoice:
     if CUDA in available:
         return ProviderChoice([CUDA, CPU], "onnxruntime-gpu is installed; trying CUDA first")
     return ProviderChoice([CPU], "this onnxruntime build has no CUDA provider (the CPU package is installed)")
+
+
+def auto_variant(device: str) -> Variant:
+    """The variant embeddings.variant = "auto" means here: fp16 where CUDA can be asked for, int8 on CPUs.
+
+    int8's dynamic quantisation has no CUDA kernels (its MatMuls would run on the CPU), and fp16 has no fast
+    CPU kernels, so each device gets the variant it runs fastest at the same retrieval quality."""
+    if device != "cpu" and CUDA in ort.get_available_providers():
+        return "fp16"
+    return "int8"
+
+
+def preload_cuda_libraries(choice: ProviderChoice) -> None:
+    """Load the CUDA and cuDNN libraries that pip installed (the nvidia-* wheels of onnxruntime-gpu[cuda,cudnn]),
+    which the dynamic loader does not find by itself. ONNX Runtime's preload_dlls reports with print(), so its
+    output is sent to stderr: stdout is the language server's protocol channel."""
+    if CUDA not in choice.requested or not hasattr(ort, "preload_dlls"):
+        return
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            ort.preload_dlls()
+    except Exception as exc:  # A library that fails to load leaves CUDA to fail visibly when the session starts.
+        log.debug("preloading the CUDA libraries failed: %s", exc)
 
 
 def confirm(choice: ProviderChoice, active: list[str], device: str) -> str:

@@ -14,7 +14,7 @@ import onnxruntime as ort
 from localmind.config import EmbeddingsSettings
 from localmind.embeddings.build_cache import ModelFiles
 from localmind.embeddings.manifest import ModelSpec
-from localmind.embeddings.providers import choose_providers, confirm
+from localmind.embeddings.providers import choose_providers, confirm, preload_cuda_libraries
 from localmind.embeddings.tokenize import TextTokenizer, Tokens, validate_texts
 from localmind.errors import ModelError
 
@@ -32,6 +32,7 @@ class OnnxEmbedder:
 
     def __init__(self, files: ModelFiles, settings: EmbeddingsSettings) -> None:
         self.spec: ModelSpec = files.spec
+        self.files = files
         self.variant = files.variant
         self.batch_size = settings.batch_size
         self._tokenizer = TextTokenizer(files.tokenizer_path, files.spec.max_tokens)
@@ -39,6 +40,10 @@ class OnnxEmbedder:
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._output = self._session.get_outputs()[0].name
         self._check_dimensions()
+        if self.variant == "fp16" and self.provider == "CPUExecutionProvider":
+            log.warning(
+                "the fp16 model runs on the CPU here, where it is slower than int8 or fp32; it is meant for GPUs"
+            )
 
     @property
     def tokenizer(self) -> TextTokenizer:
@@ -102,6 +107,7 @@ def _open_session(files: ModelFiles, settings: EmbeddingsSettings) -> tuple[ort.
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # Errors only: ORT's warnings go to stderr and mean nothing to users.
     choice = choose_providers(settings.device)
+    preload_cuda_libraries(choice)
     try:
         session = ort.InferenceSession(str(files.onnx_path), options, providers=choice.requested)
     except Exception as exc:  # ORT raises its own exception types for unreadable or invalid graphs.

@@ -89,6 +89,22 @@ class Progress:
 
 ProgressCallback = Callable[[Progress], None]
 
+# A time-left estimate shown before this much of a phase has passed, or before this share of its work is
+# done, swings wildly (the first steps include warm-up), so none is given until both have.
+_ESTIMATE_AFTER_S = 5.0
+_ESTIMATE_AFTER_SHARE = 0.02
+
+
+def time_left(done: int, total: int, spent: float) -> str | None:
+    """'about 40 s left' or 'about 6 min left' from the phase's own pace so far; None until that pace means
+    something, and once the phase is done."""
+    if total <= 0 or done >= total or spent < _ESTIMATE_AFTER_S or done < total * _ESTIMATE_AFTER_SHARE or not done:
+        return None
+    seconds = spent / done * (total - done)
+    if seconds < 90:
+        return f"about {max(5, round(seconds / 5) * 5):.0f} s left"
+    return f"about {round(seconds / 60):.0f} min left"
+
 
 class IndexCancelled(LocalMindError):
     """Raised by a progress callback to stop a run; the files written so far stay, whole."""

@@ -192,8 +192,8 @@ def _cuda_fix(available: list[str], install_hint: str) -> str:
     if "CUDAExecutionProvider" not in available:
         return f'{install_hint}, or set embeddings.device = "cpu"'
     return (
-        "onnxruntime-gpu is installed but CUDA did not start: check `nvidia-smi`, install the CUDA 12 and cuDNN 9 "
-        'runtime libraries onnxruntime-gpu needs, or set embeddings.device = "cpu"'
+        "onnxruntime-gpu is installed but CUDA did not start: check `nvidia-smi`; `scripts/use-gpu.sh` reinstalls "
+        'it with the CUDA and cuDNN libraries it needs from PyPI; or set embeddings.device = "cpu"'
     )
 
 

@@ -105,10 +105,12 @@ local function check_model(health)
     health.error("localmind models list --json printed something that is not JSON: " .. output:sub(1, 200))
     return
   end
-  local variant = type(embeddings.variant) == "string" and embeddings.variant or "fp32"
+  local setting = type(embeddings.variant) == "string" and embeddings.variant or "auto"
   for _, model in ipairs(models) do
     local wanted = embeddings.model == nil and model.default == true or model.name == embeddings.model
     if wanted then
+      -- "auto" is what the server picks on this machine: fp16 with the GPU build, int8 otherwise.
+      local variant = setting == "auto" and (model.auto_variant or "int8") or setting
       local built = type(model.variants) == "table" and model.variants[variant] or nil
       if built == "built" then
         health.ok(string.format("model: %s (%s) is built", model.name, variant))

@@ -15,7 +15,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from localmind.indexing.pipeline import IndexCancelled, IndexReport, Progress
+from localmind.indexing.pipeline import IndexCancelled, IndexReport, Progress, time_left
 from localmind.lsp.features.base import Feature
 from localmind.lsp.protocol import INDEX_PROGRESS_PREFIX
 from localmind.lsp.server import LocalMindServer
@@ -121,6 +121,7 @@ class _ProgressReporter:
         self.loop = asyncio.get_running_loop()
         self.milestones = milestones and token is None
         self._said_searchable = False
+        self._phase_began: dict[str, float] = {}
 
     @classmethod
     async def start(cls, server: LocalMindServer, milestones: bool = False) -> _ProgressReporter:
@@ -154,11 +155,14 @@ class _ProgressReporter:
         if self.token is None:
             return
         if event.phase == "embedding":
-            percentage = int(100 * event.embedded / event.to_embed) if event.to_embed else 100
-            message = f"searchable; embedding {event.embedded}/{event.to_embed} chunks for meaning search"
+            done, total = event.embedded, event.to_embed
+            message = f"searchable; embedding {done}/{total} chunks for meaning search"
         else:
-            percentage = int(100 * event.files_done / event.files_total) if event.files_total else 100
-            message = f"{event.files_done}/{event.files_total} files, {event.chunks} chunks"
+            done, total = event.files_done, event.files_total
+            message = f"{done}/{total} files, {event.chunks} chunks"
+        percentage = int(100 * done / total) if total else 100
+        left = time_left(done, total, event.elapsed - self._phase_began.setdefault(event.phase, event.elapsed))
+        message += f", {left}" if left else ""
         self.server.work_done_progress.report(
             self.token, types.WorkDoneProgressReport(message=message, percentage=min(percentage, 100))
         )
