@@ -124,7 +124,7 @@ def main() -> None:
     out = args.results / f"gpu_speed-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
     out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     print(f"wrote {out}")
-    np.testing.assert_array_less(0.99, cosine)  # A variant that disagrees this much is broken, not fast.
+    np.testing.assert_array_less(0.97, cosine)  # int8 keeps 0.97 to the reference; below that a variant is broken.
 
 
 if __name__ == "__main__":

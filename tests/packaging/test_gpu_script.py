@@ -39,4 +39,4 @@ def test_gpu_script_falls_back_to_the_cpu_and_measures_both_cpu_variants(
     assert report["device"] == "cpu" and report["provider"] == "CPUExecutionProvider"
     assert {row["engine"] for row in report["rows"]} == {"Local Mind fp32", "Local Mind int8"}
     assert all(row["passages_per_s"] > 0 for row in report["rows"])
-    assert report["min_cosine_between_variants"] >= 0.99
+    assert report["min_cosine_between_variants"] >= 0.97
