@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# System packages the tests need: Debian's Neovim (a real LSP client, tests/editors/), Java 17 with
-# Maven, which build the embedded Neo4j 5.26 server the backend tests start (tests/servers/neo4j/), and
-# for the VS Code extension (clients/vscode): node and npm, chromium (drives code-server in the end-to-end
-# test), and what code-server's install compiles with (ripgrep, build-essential, libkrb5-dev; see
-# scripts/install-code-server.sh).
+# System packages the tests need: real LSP clients for tests/editors/ (Debian's Neovim, and Emacs with eglot
+# and markdown-mode, with which eglot asks for Markdown hovers), Java 17 with Maven, which build the embedded
+# Neo4j 5.26 server the backend tests start (tests/servers/neo4j/), and for the VS Code extension
+# (clients/vscode): node and npm, chromium (drives code-server in the end-to-end test), and what code-server's
+# install compiles with (ripgrep, build-essential, libkrb5-dev; see scripts/install-code-server.sh).
 # Uses apt-get as root, or through sudo; elsewhere it says what to install and carries on.
 set -euo pipefail
 missing=()
 command -v nvim >/dev/null 2>&1 || missing+=(neovim)
+command -v emacs >/dev/null 2>&1 || missing+=(emacs-nox)
+compgen -G '/usr/share/emacs/site-lisp/elpa/eglot-*' >/dev/null || missing+=(elpa-eglot)
+compgen -G '/usr/share/emacs/site-lisp/elpa/markdown-mode-*' >/dev/null || missing+=(elpa-markdown-mode)
 command -v ss >/dev/null 2>&1 || missing+=(iproute2)
 command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)

@@ -143,6 +143,8 @@ def test_progress_reports_both_phases_in_order(root: Path, tmp_path: Path, fp32:
     assert phases[0] == "indexing" and phases[-1] == "embedding"
     assert phases == sorted(phases, key=lambda phase: phase == "embedding")  # No file event after embedding began.
     embedding = [event for event in events if event.phase == "embedding"]
+    # Phase 2 is announced as it begins (clients tell the user every file is searchable), before its first step.
+    assert (embedding[0].embedded, embedding[0].to_embed) == (0, report.chunks_written)
     assert [e.embedded for e in embedding] == sorted(e.embedded for e in embedding)
     assert embedding[-1].embedded == embedding[-1].to_embed == report.chunks_written
     assert 0 < report.searchable_seconds < report.seconds

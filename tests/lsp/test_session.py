@@ -19,6 +19,7 @@ from tests.lsp.helpers import index_ends, server_env, start_client, wait_for_ind
 
 FIXTURE_WORKSPACE = Path(__file__).parents[1] / "fixtures" / "workspace"
 Starter = Callable[..., Any]
+BAD_K = {"retrieval": {"default_k": -5}}
 pytestmark = pytest.mark.asyncio
 
 
@@ -146,3 +147,25 @@ async def test_an_added_workspace_folder_is_indexed_and_searched(start: Starter,
     assert set(status["roots"]) == {str(root), str(extra.resolve())}
     hits = await command(client, "localmind.search", {"query": "striped animals on the savanna", "k": 1})
     assert hits[0]["uri"] == (extra / "zebras.md").resolve().as_uri()
+
+
+async def test_settings_sent_again_right_after_initialized_build_one_service(
+    fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path, root: Path
+) -> None:
+    """eglot sends workspace/didChangeConfiguration right after `initialized`. Both reconfigurations used to
+    apply at once on two threads: each built a service (one was never closed), each showed the settings'
+    problem, and the second asked for another run, which cut the first pass short before phase 2. They now
+    run one after the other, and the second finds the service the first built, with the same settings."""
+    client = await start_client(root, server_env(model_cache, tmp_path / "data", tmp_path / "config"), BAD_K)
+    try:
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+        await wait_for_index(client)
+        async with asyncio.timeout(60):
+            while (status := await command(client, "localmind.status"))["indexing"]["running"]:
+                await asyncio.sleep(0.1)
+        warnings = [m.message for m in client.messages if "retrieval.default_k" in m.message]
+        assert len(warnings) == 1, warnings
+        assert status["indexing"]["runs"] == 1, [end.message for end in index_ends(client)]
+        assert "wait for the next pass" not in str(index_ends(client)[0].message), index_ends(client)
+    finally:
+        await client.shutdown_session()

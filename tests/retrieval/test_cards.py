@@ -194,6 +194,32 @@ def test_plain_text_cards_keep_the_words_and_drop_the_markup() -> None:
     )
 
 
+def test_plain_text_keeps_escaped_brackets_and_backticks_before_a_link_or_code() -> None:
+    """An escaped [ or ` in one passage is text, never the start of a link or code span that ends in the next
+    line's link (eglot showed "dictstr, str]" and a stray "[" for the fixture's merge_configs)."""
+
+    def at(line: int) -> Location:
+        return Location("file:///w/src/x.py", "src/x.py", "/w", Range(Position(line, 0), Position(line, 3)))
+
+    passages = [
+        CardLink("src/x.py:23", at(22), "def merge(base: dict[str, str]) -> dict[str, str]:"),
+        CardLink("src/x.py:30", at(29), "one ` tick"),
+        CardLink("src/x.py:1", at(0), "Loading files."),
+    ]
+    definition = CardLink("src/x.py:23", at(22), "function")
+    card = KnowledgeCard("merge", "Merges two.", [definition], [], passages, ["charge"])
+    assert markdown_to_plaintext(render_markdown(card, 20)).splitlines() == [
+        "merge — function in src/x.py:23 · Merges two.",
+        "",
+        "Passages",
+        "- src/x.py:23 — def merge(base: dict[str, str]) -> dict[str, str]:",
+        "- src/x.py:30 — one ` tick",
+        "- src/x.py:1 — Loading files.",
+        "",
+        "Related charge",
+    ]
+
+
 def test_excerpts_show_what_a_note_says_not_its_markdown() -> None:
     at = Location("file:///w/notes/fees.md", "notes/fees.md", "/w", Range(Position(8, 0), Position(8, 5)))
     excerpt = "By `apply_fee`, see [[fees|the policy]], [[pay]], [Runbook](rb.md); **only** _once_, a_b_c."

@@ -334,6 +334,9 @@ class Indexer:
         """Embed every chunk still without a vector, a step at a time, open files first; stop early when
         another run waits (`should_yield`), leaving the rest for it."""
         to_embed, embedded = store.pending_count(), 0
+        if to_embed:  # Phase 2 begins, every file searchable by words: said at once, not after its first step.
+            elapsed = time.perf_counter() - started
+            self.progress(Progress(0, 0, report.chunks_written, elapsed, "embedding", 0, to_embed))
         while to_embed and not self.should_yield():
             step = store.pending_vectors(_CHUNKS_PER_STEP, self._open_file_ids())
             if not step:

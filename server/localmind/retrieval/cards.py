@@ -384,9 +384,10 @@ def render_markdown(card: KnowledgeCard, max_lines: int = 14) -> str:
     return "\n".join(lines[:budget])
 
 
-# What the card's Markdown is made of, undone for plain text: links, emphasis, code spans, escapes.
-_MARKDOWN_LINK = re.compile(r"\[((?:[^\]\\]|\\.)*)\]\([^)]*\)")
-_CODE_SPAN = re.compile(r"`([^`]*)`")
+# What the card's Markdown is made of, undone for plain text, read left to right in one pass so that an
+# escaped character is never taken for the start of a link or a code span: an escape, a link (its label in
+# group 2), a code span (group 3) or a bold mark.
+_MARKUP = re.compile(r"\\(.)|\[((?:[^\]\\\n]|\\.)*)\]\([^)\n]*\)|`([^`\n]*)`|\*\*")
 _ITALIC_LINE = re.compile(r"^_(.*)_$", re.MULTILINE)
 _ESCAPED = re.compile(r"\\(.)")
 
@@ -395,9 +396,17 @@ def markdown_to_plaintext(markdown: str) -> str:
     """A card (and its notes) as plain text, for clients that do not render Markdown: a link becomes its
     label, emphasis and code marks go, escaped characters are themselves again. It undoes only what
     `render_markdown` and the notes write, so it is exact for them."""
-    text = _MARKDOWN_LINK.sub(lambda match: match.group(1), markdown)
-    text = _ITALIC_LINE.sub(lambda match: match.group(1), text.replace("**", ""))
-    return _ESCAPED.sub(lambda match: match.group(1), _CODE_SPAN.sub(lambda match: match.group(1), text))
+    text = _ITALIC_LINE.sub(lambda match: match.group(1), markdown)
+    return _MARKUP.sub(_plain_text_of, text)
+
+
+def _plain_text_of(markup: re.Match[str]) -> str:
+    escaped, label, code = markup.group(1, 2, 3)
+    if escaped is not None:
+        return escaped
+    if label is not None:
+        return _ESCAPED.sub(lambda match: match.group(1), label)
+    return code if code is not None else ""  # A bold mark goes.
 
 
 def _trim(sections: list[_Section], related: list[str], budget: int) -> None:

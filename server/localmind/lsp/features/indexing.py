@@ -37,6 +37,7 @@ class IndexingFeature(Feature):
         self._again = False
         self._timer: asyncio.TimerHandle | None = None
         self.runs_finished = 0
+        self.stopping = False  # Set by shutdown: the running pass stops early and no other starts.
 
     def register(self) -> None:
         self.feature(types.TEXT_DOCUMENT_DID_SAVE, self.changed)
@@ -55,8 +56,21 @@ class IndexingFeature(Feature):
             self._timer.cancel()
         self._timer = loop.call_later(delay, self._start)
 
+    def stop(self) -> None:
+        """For shutdown: the running pass ends after its current batch of files or step of chunks (what it
+        indexed stays, and the next start of the server goes on from there), and no pass starts after it.
+        Without this, closing the service would wait for the whole pass: minutes for a large first index,
+        long after the client has given up on its shutdown request."""
+        self.stopping = True
+        self._again = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     def _start(self) -> None:
         self._timer = None
+        if self.stopping:
+            return
         if self._task is not None and not self._task.done():
             self._again = True
             return
@@ -76,12 +90,13 @@ class IndexingFeature(Feature):
         progress = await _ProgressReporter.start(self.server, milestones=self.runs_finished == 0)
         try:
             run = service.index(
-                progress.threadsafe_report, progress.cancelled, self._another_run_waits, self._open_files
+                progress.threadsafe_report, self._cancelled(progress), self._another_run_waits, self._open_files
             )
             report = await asyncio.wrap_future(run)
             progress.end(_summary(report))
         except IndexCancelled:
-            progress.end("Indexing cancelled; the files indexed so far are searchable.")
+            # A pass stopped by the shutdown is not news to the user, who is closing the editor.
+            progress.end("Indexing cancelled; the files indexed so far are searchable.", tell=not self.stopping)
         except Exception as exc:
             if service is not self.session.service:  # Replaced (settings or folders changed) and closing.
                 log.info("indexing stopped on a replaced service (%s); the new one indexes", exc)
@@ -96,6 +111,10 @@ class IndexingFeature(Feature):
             self.runs_finished += 1
         for callback in self.after_run:
             callback()
+
+    def _cancelled(self, progress: _ProgressReporter) -> Callable[[], bool]:
+        """Read on the indexing thread: the client cancelled the run's progress, or the server shuts down."""
+        return lambda: self.stopping or progress.cancelled()
 
     def _another_run_waits(self) -> bool:
         """Read on the indexing thread: a change came in during this run, so its embedding phase gives way."""
@@ -175,10 +194,11 @@ class _ProgressReporter:
     def _tell(self, message: str) -> None:
         self.server.window_show_message(types.ShowMessageParams(type=types.MessageType.Info, message=message))
 
-    def end(self, message: str) -> None:
-        if self.milestones:
-            self.milestones = False
+    def end(self, message: str, tell: bool = True) -> None:
+        """End the run's progress; `tell`: also say so in a message to a client without progress."""
+        if self.milestones and tell:
             self._tell(f"Local Mind: {message}")
+        self.milestones = False
         token, self.token = self.token, None  # Reports still queued after the end are dropped.
         if token is not None:
             self.server.work_done_progress.end(token, types.WorkDoneProgressEnd(message=message))

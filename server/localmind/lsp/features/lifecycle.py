@@ -21,6 +21,10 @@ class LifecycleFeature(Feature):
         super().__init__(server, session)
         self.indexing = indexing
         self.log_handler: ClientLogHandler | None = None
+        # One reconfiguration at a time: eglot sends didChangeConfiguration right after `initialized`, and two
+        # at once would each build a service (one never closed), each tell a settings problem, and each ask
+        # for an indexing run, the second cutting the first pass short.
+        self._reconfiguring = asyncio.Lock()
 
     def register(self) -> None:
         self.feature(types.INITIALIZE, self.initialize)
@@ -47,12 +51,14 @@ class LifecycleFeature(Feature):
         if isinstance(self.server.protocol, LocalMindProtocol):
             self.server.protocol.cancel_other_requests()
         stop_forwarding(self.log_handler)
+        self.indexing.stop()  # Closing the service waits for the running pass: it must end early.
         self.session.close()
 
     async def _reconfigure(self, force_index: bool) -> None:
-        await self.session.pull_settings()
-        # Building a service opens (or creates) the store and may close the old one: off the event loop.
-        changed = await asyncio.to_thread(self.session.apply)
+        async with self._reconfiguring:
+            await self.session.pull_settings()
+            # Building a service opens (or creates) the store and may close the old one: off the event loop.
+            changed = await asyncio.to_thread(self.session.apply)
         if self.session.service is None:
             log.warning("no workspace folder is open; Local Mind has nothing to index")
         elif changed or force_index:
