@@ -108,9 +108,9 @@ def assert_quotes_are_faithful(card: str, root: Path) -> None:
 
 
 def test_eglot_gets_plain_text_symbols_search_and_wiki_links(
-    fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path
+    embedder: OnnxEmbedder, model_cache: Path, tmp_path: Path
 ) -> None:
-    """Requesting fp32 builds the model into model_cache before the server starts."""
+    """Requesting embedder builds the model into model_cache before the server starts."""
     root = fixture_copy(tmp_path)
     note = root / NOTE
     steps = after_the_first_index(
@@ -158,7 +158,9 @@ def test_eglot_gets_plain_text_symbols_search_and_wiki_links(
 
 
 @skip_outside_ci_without("eglot", "markdown-mode")
-def test_eglot_with_markdown_mode_gets_a_markdown_card(fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path) -> None:
+def test_eglot_with_markdown_mode_gets_a_markdown_card(
+    embedder: OnnxEmbedder, model_cache: Path, tmp_path: Path
+) -> None:
     root = fixture_copy(tmp_path)
     note = root / NOTE
     steps = after_the_first_index(hover_on(note, "parse_config"))
@@ -174,7 +176,7 @@ def test_eglot_with_markdown_mode_gets_a_markdown_card(fp32: OnnxEmbedder, model
 
 
 def test_eglot_hover_and_search_answer_during_the_first_index(
-    fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path
+    embedder: OnnxEmbedder, model_cache: Path, tmp_path: Path
 ) -> None:
     """Hover and search sent as soon as every file is searchable by words, while phase 2 embeds: both answer
     from what is indexed. The order is proven from what the server said, never from timing: the status
