@@ -2,11 +2,14 @@
 .vsix installed, driven by Debian's chromium through playwright-core (clients/vscode/test/e2e/run.ts).
 
 The driver waits for the status bar to say ready with a chunk count, runs Search Workspace and opens a hit,
-hovers a symbol and reads its knowledge card, asks a question (answered by a real local LLM when one is
-installed, else extractively) and follows a citation link; then it runs the extension-API tests inside
-the same code-server (payload extensionTestsPath), which report through window.codeAutomationExit and a
-result file. Screenshots of search, hover and chat are kept in the artefacts folder, and copied to
-docs/images/ when LOCALMIND_UPDATE_SCREENSHOTS=1.
+hovers a symbol and reads its knowledge card (which must fit without a scrollbar), asks a question (answered
+by a real local LLM when one is installed, else extractively) and follows a citation link. Then, without
+an LLM, it asks a question whose extractive answer quotes Python code and a note with front matter, and
+reads what the chat panel rendered: the code with its indentation, the note without its front matter.
+Last it runs the extension-API tests inside the same code-server (payload extensionTestsPath), which
+report through window.codeAutomationExit and a result file. Screenshots of search, hover, chat, the quoted
+note and Restricted Mode are kept in the artefacts folder, and copied to docs/images/ when
+LOCALMIND_UPDATE_SCREENSHOTS=1.
 
 Outside CI the test skips when node, npm or chromium is missing; in CI that is a failure."""
 
@@ -47,16 +50,30 @@ CITED_PATH = "src/config_loader.py"
 # 1-based lines of src/config_loader.py: parse_config and merge_configs are defined there.
 PARSE_CONFIG_LINE = 12
 MERGE_CONFIGS_LINE = 23
+# Phase "quotes": its extractive answer quotes parse_config (a loop holding an if holding a raise) and the note.
+QUOTES_QUESTION = "how are configuration files parsed?"
+NOTE_PATH = "notes/architecture.md"
+# The note's front matter: metadata that no rendered answer or card may show.
+NOTE_FRONT_MATTER = ["title: Architecture notes", "tags: [design, indexing]"]
 # Read at import: the suite's autouse fixture removes every LOCALMIND_* variable before a test runs.
-PHASES = os.environ.get("LOCALMIND_E2E_PHASES", "journey,extension-tests,restricted").split(",")
+PHASES = os.environ.get("LOCALMIND_E2E_PHASES", "journey,extension-tests,quotes,restricted").split(",")
 # The phase each checked step belongs to.
 _STEP_PHASE = {
     "ready": "journey",
     "search": "journey",
     "hover": "journey",
     "ask": "journey",
+    "quotes": "quotes",
     "extension-tests": "extension-tests",
     "restricted": "restricted",
+}
+# The screenshots the driver takes, each with its phase.
+SCREENSHOT_PHASE = {
+    "search.png": "journey",
+    "hover.png": "journey",
+    "chat.png": "quotes",
+    "note.png": "quotes",
+    "restricted-status.png": "restricted",
 }
 # Phase "restricted": workspace trust on and never asked, so the untrusted folder opens in Restricted Mode.
 TRUST_ON_NEVER_ASKED = {
@@ -142,6 +159,12 @@ def _phase_setup(
 def _workspace(root: Path, model_cache: Path, data_dir: Path, llm: Any) -> None:
     """The fixture workspace with the settings a user would set in .vscode/settings.json."""
     shutil.copytree(FIXTURE_WORKSPACE, root)
+    (root / ".vscode").mkdir()
+    _workspace_settings(root, model_cache, data_dir, llm)
+
+
+def _workspace_settings(root: Path, model_cache: Path, data_dir: Path, llm: Any) -> None:
+    """The workspace's .vscode/settings.json: the server's interpreter and folders, and the LLM if any."""
     settings: dict[str, Any] = {
         "localmind.pythonPath": sys.executable,
         "localmind.indexing.data_dir": str(data_dir),
@@ -153,7 +176,6 @@ def _workspace(root: Path, model_cache: Path, data_dir: Path, llm: Any) -> None:
         settings["localmind.llm.model"] = llm.model
         # A short answer is enough to see it stream and cite; the small model is slow on two cores.
         settings["localmind.llm.max_tokens"] = 160
-    (root / ".vscode").mkdir()
     (root / ".vscode" / "settings.json").write_text(json.dumps(settings, indent=2))
 
 
@@ -198,7 +220,8 @@ def test_vscode_extension_end_to_end(fp32: OnnxEmbedder, model_cache: Path, tmp_
     program = install_code_server()
     home = CodeServerHome(tmp_path / "code-server")
     root = (tmp_path / "ws").resolve()
-    _workspace(root, model_cache, tmp_path / "server-data", llm)
+    server_data = tmp_path / "server-data"
+    _workspace(root, model_cache, server_data, llm)
     untrusted, attacker, user_data_dir = (
         (tmp_path / "untrusted").resolve(),
         tmp_path / "attacker",
@@ -250,6 +273,11 @@ def test_vscode_extension_end_to_end(fp32: OnnxEmbedder, model_cache: Path, tmp_
             "timeoutMs": 420_000,
             "resultsFile": str(extension_results),
         },
+        "quotes": {
+            "question": QUOTES_QUESTION,
+            "codePlace": f"{CITED_PATH}:{PARSE_CONFIG_LINE}",
+            "notePath": NOTE_PATH,
+        },
         "untrustedWorkspace": str(untrusted),
     }
     spec_path = tmp_path / "spec.json"
@@ -261,6 +289,9 @@ def test_vscode_extension_end_to_end(fp32: OnnxEmbedder, model_cache: Path, tmp_
         for phase in PHASES:
             home.profile = phase
             folder, trust = _phase_setup(phase, home, root, untrusted, model_cache, user_data_dir)
+            if phase == "quotes":
+                # The journey's folder and index without the LLM, so that the answer is extractive.
+                _workspace_settings(root, model_cache, server_data, llm=None)
             with code_server(program, home, folder, env, trust) as server:
                 spec["baseUrl"] = server.base_url
                 spec["profile"] = str(tmp_path / f"chromium-{phase}")
@@ -284,14 +315,45 @@ def test_vscode_extension_end_to_end(fp32: OnnxEmbedder, model_cache: Path, tmp_
     for name, phase in _STEP_PHASE.items():
         assert phase not in PHASES or name in steps, f"step {name} did not run\n{why}"
 
+    assert exit_codes == dict.fromkeys(PHASES, 0), f"the driver exited with {exit_codes}\n{why}"
+    if "journey" in PHASES:
+        _assert_journey(steps, llm)
+    if "quotes" in PHASES:
+        _assert_quotes(steps["quotes"]["detail"])
+    if "restricted" in PHASES:
+        _assert_restricted(steps["restricted"]["detail"], user_data_dir, attacker)
+    if "extension-tests" in PHASES:
+        # Exit code 0 through codeAutomationExit, and every test passed in the results file.
+        assert steps["extension-tests"]["detail"]["exitCode"] == 0, why
+        summary = json.loads(extension_results.read_text())
+        assert summary["done"] is True and summary["failed"] == 0, why
+        assert summary["passed"] == summary["total"] >= 10, summary
+
+    screenshots = artefacts / "screenshots"
+    taken = [name for name, phase in SCREENSHOT_PHASE.items() if phase in PHASES]
+    for name in taken:
+        image = screenshots / name
+        assert image.exists() and image.stat().st_size > 10_000, f"{image} is missing or empty"
+    if UPDATE_SCREENSHOTS:
+        copied = copy_screenshots(screenshots, REPO / "docs" / "images", taken)
+        print("updated:", ", ".join(str(path.relative_to(REPO)) for path in copied))
+
+
+def _assert_journey(steps: dict[str, Any], llm: Any) -> None:
     # The status bar said ready with the number of chunks indexed.
-    assert steps["ready"]["detail"]["chunks"] > 0, why
+    assert steps["ready"]["detail"]["chunks"] > 0, steps["ready"]
     # The quick pick offered merge_configs at its definition, and opening it changed the active editor.
     search = steps["search"]["detail"]
     assert "merge_configs" in search["firstRow"] and "config_loader.py" in search["activeAfter"], search
     assert search["line"] == MERGE_CONFIGS_LINE, search
-    # The mouse hover showed the knowledge card of parse_config, pointing at its definition.
-    assert f"{CITED_PATH}:{PARSE_CONFIG_LINE}" in steps["hover"]["detail"]["card"], steps["hover"]
+    # No row shows the note's front matter as its snippet.
+    assert not any(line in row for row in search["rows"] for line in NOTE_FRONT_MATTER), search
+    # The mouse hover showed the knowledge card of parse_config, pointing at its definition, quoting the note
+    # that mentions it without its front matter, and fitting the hover without a scrollbar.
+    hover = steps["hover"]["detail"]
+    assert f"{CITED_PATH}:{PARSE_CONFIG_LINE}" in hover["card"] and f"{NOTE_PATH}:" in hover["card"], hover
+    assert not any(line in hover["card"] for line in NOTE_FRONT_MATTER), hover
+    assert hover["fit"] is not None and hover["fit"]["scrollHeight"] <= hover["fit"]["clientHeight"], hover
     # The answer streamed in pieces, cited its sources, and its citation link opened the cited file.
     ask = steps["ask"]["detail"]
     assert ask["status"] == "done" and ask["deltas"] >= 2, ask
@@ -303,26 +365,31 @@ def test_vscode_extension_end_to_end(fp32: OnnxEmbedder, model_cache: Path, tmp_
         assert ask["extractive"] == "true" and "extractive" in ask["answer"], ask
         assert ask["citations"] >= 1 and ask["followedFromAnswer"] is True, ask
 
-    # Restricted Mode: the server ran on the user's interpreter and data folder, without the folder's LLM
-    # endpoint; the attacker's data folder was never created.
-    if "restricted" in PHASES:
-        shown = steps["restricted"]["detail"]
-        assert shown["restrictedIndicator"] is True, shown
-        assert "llm: none (extractive answers)" in shown["status"], shown
-        assert f"Store: {user_data_dir}" in shown["status"] and str(attacker) not in shown["status"], shown
-        assert not attacker.exists(), "the untrusted folder's data_dir was used"
 
-    # The extension-API tests: exit code 0 through codeAutomationExit, and every test passed in the file.
-    assert steps["extension-tests"]["detail"]["exitCode"] == 0, why
-    assert exit_codes == dict.fromkeys(PHASES, 0), f"the driver exited with {exit_codes}\n{why}"
-    summary = json.loads(extension_results.read_text())
-    assert summary["done"] is True and summary["failed"] == 0, why
-    assert summary["passed"] == summary["total"] >= 10, summary
+def _assert_restricted(shown: dict[str, Any], user_data_dir: Path, attacker: Path) -> None:
+    """Restricted Mode: the server ran on the user's interpreter and data folder, without the folder's LLM
+    endpoint; the attacker's data folder was never created."""
+    assert shown["restrictedIndicator"] is True, shown
+    assert "llm: none (extractive answers)" in shown["status"], shown
+    assert f"Store: {user_data_dir}" in shown["status"] and str(attacker) not in shown["status"], shown
+    assert not attacker.exists(), "the untrusted folder's data_dir was used"
 
-    screenshots = artefacts / "screenshots"
-    for name in ("search", "hover", "chat"):
-        image = screenshots / f"{name}.png"
-        assert image.exists() and image.stat().st_size > 10_000, f"{image} is missing or empty"
-    if UPDATE_SCREENSHOTS:
-        copied = copy_screenshots(screenshots, REPO / "docs" / "images")
-        print("updated:", ", ".join(str(path.relative_to(REPO)) for path in copied))
+
+def _assert_quotes(quotes: dict[str, Any]) -> None:
+    """Phase "quotes": the extractive answer quoted parse_config as Python with its indentation, line for
+    line as the file has it, and the note without its front matter; both citations opened their files."""
+    assert quotes["extractive"] == "true", quotes
+    python = [block["text"] for block in quotes["codeBlocks"] if "language-python" in block["language"]]
+    quoted = next((text.rstrip("\n").split("\n") for text in python if text.startswith("def parse_config")), None)
+    assert quoted is not None, f"no Python code block quotes parse_config: {quotes['codeBlocks']}"
+    source = (FIXTURE_WORKSPACE / CITED_PATH).read_text(encoding="utf-8").splitlines()
+    assert quoted == source[PARSE_CONFIG_LINE - 1 : PARSE_CONFIG_LINE - 1 + len(quoted)], quoted
+    # The quote reaches into the nested blocks: a line indented two levels (8 spaces) or more.
+    assert max(len(line) - len(line.lstrip(" ")) for line in quoted) >= 8, quoted
+    assert quotes["codeFollowed"] == f"{CITED_PATH}:{PARSE_CONFIG_LINE}", quotes
+    # The fixture's note has front matter; the answer quotes the note, and shows no line of it, nor a heading.
+    note = (FIXTURE_WORKSPACE / NOTE_PATH).read_text(encoding="utf-8")
+    assert note.startswith("---\n" + "\n".join(NOTE_FRONT_MATTER) + "\n---\n"), note[:200]
+    assert quotes["noteFollowed"].startswith(f"{NOTE_PATH}:") and quotes["noteQuote"], quotes
+    assert not any(line in quotes["answer"] for line in NOTE_FRONT_MATTER), quotes["answer"]
+    assert quotes["headings"] == [], quotes

@@ -207,12 +207,24 @@ def code_server(
         server.stop()
 
 
-def copy_screenshots(source: Path, target: Path) -> list[Path]:
-    """Copy the run's screenshots into docs/images (only when asked: they are committed)."""
+# The name each committed screenshot has under docs/images, by the driver's name for it.
+DOCS_IMAGE_NAMES = {
+    "search.png": "vscode-search.png",
+    "hover.png": "vscode-hover.png",
+    "chat.png": "vscode-chat.png",
+    "note.png": "vscode-note.png",
+    "restricted-status.png": "vscode-restricted-mode.png",
+}
+
+
+def copy_screenshots(source: Path, target: Path, names: list[str]) -> list[Path]:
+    """Copy the named screenshots of the run into docs/images (only when asked: they are committed).
+    Screenshots without a docs name (the LLM's answer, failures) stay with the artefacts."""
     target.mkdir(parents=True, exist_ok=True)
     copied = []
-    for image in sorted(source.glob("*.png")):
-        destination = target / f"vscode-{image.name}"
-        shutil.copyfile(image, destination)
-        copied.append(destination)
+    for name in names:
+        if name in DOCS_IMAGE_NAMES:
+            destination = target / DOCS_IMAGE_NAMES[name]
+            shutil.copyfile(source / name, destination)
+            copied.append(destination)
     return copied

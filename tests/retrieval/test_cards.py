@@ -10,7 +10,14 @@ import pytest
 from markdown_it import MarkdownIt
 
 from localmind.retrieval import Searcher
-from localmind.retrieval.cards import CardLink, KnowledgeCard, build_card, markdown_to_plaintext, render_markdown
+from localmind.retrieval.cards import (
+    CARD_LINES,
+    CardLink,
+    KnowledgeCard,
+    build_card,
+    markdown_to_plaintext,
+    render_markdown,
+)
 from localmind.retrieval.results import Location, Position, Range
 
 
@@ -120,7 +127,7 @@ def test_a_real_card_fits_the_default_line_budget(searcher: Searcher) -> None:
     card = build_card(searcher, "parse_config")
     assert card is not None and not card.is_empty()
     markdown = render_markdown(card)
-    assert len(markdown.split("\n")) <= 14
+    assert len(markdown.split("\n")) <= CARD_LINES
     assert markdown.startswith("**parse\\_config** — function in [src/config\\_loader.py:12](file://")
     assert "config_loader.py#L12)" in markdown
 
@@ -179,6 +186,51 @@ def test_render_puts_the_definition_on_the_first_line() -> None:
     at = Location("file:///w/src/x.py", "src/x.py", "/w", Range(Position(11, 4), Position(11, 8)))
     card = KnowledgeCard("load", "Loads it.", [CardLink("src/x.py:12", at, "function")], [], [], [])
     assert render_markdown(card) == "**load** — function in [src/x.py:12](file:///w/src/x.py#L12) · Loads it."
+
+
+def test_each_link_keeps_to_one_line_and_the_headline_to_two() -> None:
+    """What keeps a card within the hover: long sentences are cut ("…") to the room their line has left."""
+    at = Location("file:///w/notes/fees.md", "notes/fees.md", "/w", Range(Position(2, 0), Position(2, 5)))
+    sentence = "A late fee is added " + "once the grace period of the `invoice_terms` setting ends, " * 4
+    link = CardLink("notes/fees.md:3", at, sentence)
+    summary = "The fee " + sentence
+    card = KnowledgeCard("fee", summary, [CardLink("src/fees.py:12", at, "function")], [link], [link], [])
+    plain = markdown_to_plaintext(render_markdown(card))
+    headline, *rest = plain.split("\n")
+    items = [line for line in rest if line.startswith("- ")]
+    assert len(items) == 2 and all(len(item) <= 2 + 85 and item.endswith("…") for item in items), items
+    assert len(headline) <= 2 * 85 and headline.endswith("…"), headline
+    # Cut after a whole word of the sentence.
+    shown = items[0].split(" — ", 1)[1].removesuffix("…").replace("`", "")
+    plain_sentence = sentence.replace("`", "")
+    assert plain_sentence.startswith(shown) and plain_sentence[len(shown)] in " ,", shown
+
+
+def test_a_cut_excerpt_keeps_its_code_as_code() -> None:
+    at = Location("file:///w/n.md", "n.md", "/w", Range(Position(0, 0), Position(0, 1)))
+    excerpt = "Reads it with `" + "parse_configuration_" * 5 + "` and more"
+    card = KnowledgeCard("parse", None, [], [CardLink("n.md:1", at, excerpt)], [], [])
+    item = render_markdown(card).split("\n")[-1]
+    assert item.endswith("`…") and item.count("`") == 2, item
+
+
+def test_a_code_passage_is_shown_as_it_is() -> None:
+    """Code is not Markdown: its stars, underscores and backticks are what the line says."""
+    at = Location("file:///w/m.py", "m.py", "/w", Range(Position(0, 0), Position(0, 1)))
+    line = "return {**base, **override} | f(`x`, _a_)"
+    card = KnowledgeCard("merge", None, [], [], [CardLink("m.py:1", at, line, code=True)], [])
+    parser = MarkdownIt("commonmark")
+    html = parser.render(render_markdown(card))
+    assert "return {**base, **override} | f(`x`, _a_)" in html and "<code>" not in html, html
+
+
+def test_related_names_keep_to_one_line() -> None:
+    at = Location("file:///w/x.py", "x.py", "/w", Range(Position(0, 0), Position(0, 1)))
+    names = [f"related_name_{n}" for n in range(12)]
+    card = KnowledgeCard("x", None, [], [CardLink("x.py:1", at, None)], [], names)
+    related = render_markdown(card).split("\n")[-1]
+    assert related.startswith("**Related** `related_name_0`") and "related_name_11" not in related
+    assert len(markdown_to_plaintext(related)) <= 85, related
 
 
 def test_plain_text_cards_keep_the_words_and_drop_the_markup() -> None:

@@ -121,11 +121,42 @@ export function citationPlugin(md: MarkdownIt, sources: readonly AskSource[]): v
   });
 }
 
+/**
+ * A markdown-it plugin: a line break inside a paragraph keeps the next line's leading spaces, which Markdown
+ * drops, so code an answer quotes without a fence (a model copying its sources) keeps its indentation. The
+ * spaces go in a span that the panel's stylesheet shows as written. Otherwise the same as markdown-it's own
+ * newline rule: two trailing spaces make a hard break, one is dropped.
+ */
+export function indentationPlugin(md: MarkdownIt): void {
+  md.inline.ruler.at("newline", (state, silent) => {
+    if (state.src.charCodeAt(state.pos) !== 0x0a) {
+      return false;
+    }
+    let end = state.pos + 1;
+    while (end < state.posMax && (state.src[end] === " " || state.src[end] === "\t")) {
+      end += 1;
+    }
+    if (!silent) {
+      const hard = state.pending.endsWith("  ");
+      state.pending = state.pending.replace(/ +$/, "");
+      state.push(hard ? "hardbreak" : "softbreak", "br", 0);
+      if (end > state.pos + 1) {
+        state.push("line_indent", "", 0).content = state.src.slice(state.pos + 1, end);
+      }
+    }
+    state.pos = end;
+    return true;
+  });
+  md.renderer.rules.line_indent = (tokens, index) => `<span class="indent">${escapeHtml(tokens[index]?.content ?? "")}</span>`;
+}
+
 /** The answer's Markdown as HTML, with its citations as links. Raw HTML in the answer is shown as text. */
 export function renderAnswer(markdown: string, sources: readonly AskSource[]): string {
-  // Line breaks are kept (breaks: true): quoted code and chat answers read line by line.
+  // Line breaks are kept (breaks: true) with the indentation after them: quoted code and chat answers read
+  // line by line. Fenced code blocks keep every space as they are.
   const md = new MarkdownIt({ html: false, linkify: false, breaks: true });
   md.use(citationPlugin, sources);
+  md.use(indentationPlugin);
   return md.render(markdown);
 }
 

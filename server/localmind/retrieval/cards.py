@@ -36,8 +36,15 @@ from localmind.stores.ports import IndexReads
 from localmind.stores.records import NoteMention
 
 _MAX_SUBJECT_CHARS = 100
-_MAX_DETAIL_CHARS = 110
 _MAX_SUMMARY_CHARS = 160
+# What a hover shows without a scrollbar: VS Code's is at least 750 pixels wide and scrolls past 250 pixels
+# high, which is about 85 characters of prose a line and 10 lines of card Markdown with their paragraph gaps.
+# Rendering keeps the headline within two lines, each link on one, and the related names on one.
+CARD_LINES = 10
+_LINE_CHARS = 85
+_MIN_EXCERPT_CHARS = 30
+_CODE_NAME_EXTRA_CHARS = 5  # A related name in code font takes about its length plus this, with " · ".
+_WORD_CUT_CHARS = 15  # A cut excerpt gives up at most this many characters to end after a whole word.
 _MENTION_SAMPLE = 200  # MENTIONS rows read to choose the notes shown; a common word has thousands.
 _RELATED_CHUNKS = 20  # Chunks that mention the subject, read for related symbols and tags.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -66,6 +73,7 @@ class CardLink:
     label: str  # "path:line", the line 1-based
     location: Location
     detail: str | None  # A definition's kind, a mention's sentence, a passage's snippet.
+    code: bool = False  # The detail is a line of code: shown as it is, not read as Markdown.
 
 
 @dataclass(frozen=True)
@@ -215,7 +223,8 @@ def _passages(
         seen.add(place)
         start = Position(hit.snippet_line, 0)
         at = Location(hit.uri, hit.path, hit.root, Range(start, max(start, hit.range.end, key=_position_key)))
-        passages.append(CardLink(f"{hit.path}:{hit.snippet_line + 1}", at, _one_line(hit.snippet)))
+        label = f"{hit.path}:{hit.snippet_line + 1}"
+        passages.append(CardLink(label, at, _one_line(hit.snippet), code=hit.kind == "code"))
         if len(passages) == limit:
             break
     return passages
@@ -364,7 +373,7 @@ class _Section:
         return ["", title, *self.items[: self.shown]]
 
 
-def render_markdown(card: KnowledgeCard, max_lines: int = 14) -> str:
+def render_markdown(card: KnowledgeCard, max_lines: int = CARD_LINES) -> str:
     """The card as Markdown of at most max_lines lines: the headline, then each section, trimmed from the
     longest down (a trimmed section says "+N more"), then the related names, dropped first when even one
     item per section does not fit."""
@@ -377,7 +386,8 @@ def render_markdown(card: KnowledgeCard, max_lines: int = 14) -> str:
         )
         if items
     ]
-    related = ["", "**Related** " + " · ".join(_code(name) for name in card.related)] if card.related else []
+    names = _names_fitting(card.related, _LINE_CHARS - len("Related "))
+    related = ["", "**Related** " + " · ".join(_code(name) for name in names)] if names else []
     budget = max(1, max_lines)
     _trim(sections, related, budget)
     lines = [_headline(card)] + [line for section in sections for line in section.lines()] + related
@@ -423,22 +433,38 @@ def _trim(sections: list[_Section], related: list[str], budget: int) -> None:
 
 
 def _headline(card: KnowledgeCard) -> str:
-    """`**name** — function in [src/x.py:12](…) · Its doc's first sentence.`"""
+    """`**name** — function in [src/x.py:12](…) · Its doc's first sentence.`, within two lines."""
     parts = [f"**{escape_markdown(card.subject)}**"]
+    shown = len(card.subject) + 3
     if card.definitions:
         first = card.definitions[0]
         kind = f"{escape_markdown(first.detail)} in " if first.detail else ""
         parts.append(f"— {kind}{_markdown_link(first)}")
+        shown += len(first.detail or "") + len(first.label) + 8
     if card.summary:
-        parts.append(("· " if card.definitions else "— ") + excerpt_markdown(card.summary))
+        room = max(_MIN_EXCERPT_CHARS, 2 * _LINE_CHARS - shown)
+        parts.append(("· " if card.definitions else "— ") + excerpt_markdown(card.summary, room))
     return " ".join(parts)
 
 
 def _item(link: CardLink, summary: str | None) -> str:
-    """`- [path:line](…) — detail`, without the detail when the headline already says it."""
+    """`- [path:line](…) — detail`, on one line, without the detail when the headline already says it."""
     if not link.detail or (summary and _one_line(link.detail) == _one_line(summary)):
         return f"- {_markdown_link(link)}"
-    return f"- {_markdown_link(link)} — {excerpt_markdown(_clip(_one_line(link.detail), _MAX_DETAIL_CHARS))}"
+    room = max(_MIN_EXCERPT_CHARS, _LINE_CHARS - len(link.label) - 3)
+    detail = escape_markdown(_clip(_one_line(link.detail), room)) if link.code else excerpt_markdown(link.detail, room)
+    return f"- {_markdown_link(link)} — {detail}"
+
+
+def _names_fitting(names: list[str], room: int) -> list[str]:
+    """The first names that fit on one line of room characters, written as code and separated by " · "."""
+    fitting = []
+    for name in names:
+        room -= len(name) + _CODE_NAME_EXTRA_CHARS
+        if room < 0:
+            break
+        fitting.append(name)
+    return fitting
 
 
 # The Markdown an excerpt of a note may hold, rendered to what it says (see excerpt_markdown).
@@ -447,18 +473,54 @@ _EXCERPT_CODE = re.compile(r"`([^`\n]+)`")
 _EXCERPT_EMPHASIS = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*|(?<![\w*])[*_](?=\S)(.+?)(?<=\S)[*_](?![\w*])")
 
 
-def excerpt_markdown(text: str) -> str:
+def excerpt_markdown(text: str, limit: int | None = None) -> str:
     """An excerpt of a file as Markdown that shows what the text says, not its syntax: a link or wiki link
     becomes its label (never a link: a card links only to the workspace's own places), emphasis marks go,
-    inline code stays inline code, and everything else is escaped."""
+    inline code stays inline code, and everything else is escaped. With a limit, what is shown is cut to
+    that many characters, ending in "…" (a cut code span stays code)."""
     text = wiki_links_as_labels(_one_line(text))
     text = _EXCERPT_LINK.sub(lambda m: m.group(1), text)
     parts = _EXCERPT_CODE.split(text)  # Odd places hold inline code.
-    return "".join(_code(part) if index % 2 else _escaped_prose(part) for index, part in enumerate(parts))
+    shown = [part if index % 2 else _without_emphasis(part) for index, part in enumerate(parts)]
+    if limit is not None:
+        shown = _clipped_parts(shown, limit)
+    return "".join(_code(part) if index % 2 else _escaped(part) for index, part in enumerate(shown))
 
 
-def _escaped_prose(text: str) -> str:
-    text = _EXCERPT_EMPHASIS.sub(lambda m: m.group(1) or m.group(2), text)
+def _without_emphasis(text: str) -> str:
+    return _EXCERPT_EMPHASIS.sub(lambda m: m.group(1) or m.group(2), text)
+
+
+def _clipped_parts(parts: list[str], limit: int) -> list[str]:
+    """Prose and code parts (alternating, prose first) cut to limit characters in all, ending in "…" as
+    prose, so that the ellipsis never becomes code. Prose is cut after a whole word when one ends near."""
+    kept: list[str] = []
+    room = limit
+    for index, part in enumerate(parts):
+        if len(part) <= room:
+            kept.append(part)
+            room -= len(part)
+            continue
+        cut = part[: max(room - 1, 0)]
+        if index % 2:
+            kept += [cut, "…"]
+        else:
+            kept.append(_prose_cut(cut, first=not kept) + "…")
+        break
+    return kept
+
+
+def _prose_cut(text: str, first: bool) -> str:
+    """Prose cut short, without its last, unfinished word when a word ends within the last _WORD_CUT_CHARS
+    (the first part of an excerpt keeps a word at least), and without spaces or commas at its end."""
+    space = text.rfind(" ")
+    word_ends = space > 0 or (space == 0 and not first)
+    if word_ends and len(text) - space <= _WORD_CUT_CHARS:
+        text = text[:space]
+    return text.rstrip(" ,;:")
+
+
+def _escaped(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text.replace("\n", " "))
 
 

@@ -2,10 +2,13 @@
 // (code-server). Phase "journey" (the default) does what a person would — waits for the status bar to say
 // ready, searches and opens a hit, hovers a symbol, asks a question and follows a citation; phase
 // "extension-tests" opens the workbench with the extension-API tests as its payload and waits for their
-// exit code; phase "restricted" opens an untrusted folder (workspace trust on, no prompt, so VS Code's
-// Restricted Mode) whose .vscode/settings.json names an LLM endpoint and a data folder of its own, and reads
-// the status the server reports. tests/editors/test_vscode.py starts code-server, writes the spec this reads
-// ($LOCALMIND_E2E_SPEC) and checks the results it writes; every step records whether its check held.
+// exit code; phase "quotes" opens the journey's folder without an LLM, asks a question whose extractive
+// answer quotes Python code and a note, reads what the chat panel rendered and follows both citations for
+// the chat and note screenshots; phase "restricted" opens an untrusted folder (workspace trust on, no
+// prompt, so VS Code's Restricted Mode) whose .vscode/settings.json names an LLM endpoint and a data folder
+// of its own, and reads the status the server reports. tests/editors/test_vscode.py starts code-server,
+// writes the spec this reads ($LOCALMIND_E2E_SPEC) and checks the results it writes; every step records
+// whether its check held.
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -35,6 +38,8 @@ interface Spec {
   citedPlace: string;
   /** True when an LLM answers (so the answer must stream in visible pieces). */
   llm: boolean;
+  /** Phase "quotes": a question answered by quoting code and a note, and the citations to follow. */
+  quotes?: { question: string; codePlace: string; notePath: string };
   readyTimeoutMs: number;
   askTimeoutMs: number;
   /** The untrusted folder of phase "restricted". */
@@ -143,29 +148,90 @@ async function workbench(context: BrowserContext, query: string): Promise<Page> 
   return page;
 }
 
+// What the driver reads of DOM nodes in the page (this file is compiled without the DOM's types).
+interface ScrollableNode {
+  scrollIntoView(options: { block: "center" }): void;
+}
+interface BoxNode {
+  scrollHeight: number;
+  clientHeight: number;
+  clientWidth: number;
+}
+interface CodeNode {
+  className: string;
+  textContent: string | null;
+}
+
+/** Waits for the status bar to say ready with a chunk count; what it showed on the way goes in detail. */
+async function waitReady(page: Page, detail: Record<string, unknown>): Promise<void> {
+  const item = statusItem(page);
+  await item.waitFor({ state: "visible", timeout: 60_000 });
+  const seen = new Set<string>();
+  const deadline = Date.now() + spec.readyTimeoutMs;
+  let text = "";
+  while (Date.now() < deadline) {
+    text = ((await item.textContent()) ?? "").trim();
+    seen.add(text);
+    if (/Local Mind ready · \d+ chunks/.test(text)) {
+      break;
+    }
+    await page.waitForTimeout(250);
+  }
+  detail.text = text;
+  detail.seen = [...seen];
+  detail.tooltip = await item.getAttribute("aria-label");
+  const chunks = Number(/(\d+) chunks/.exec(text)?.[1] ?? "0");
+  detail.chunks = chunks;
+  check(chunks > 0, `the status bar never showed "ready · N chunks"; last text: ${text}`);
+}
+
+/** Asks a question through Local Mind: Ask and waits for its answer to end; the turn's section. */
+async function askAndWait(page: Page, question: string): Promise<Locator> {
+  await runCommand(page, "Local Mind: Ask");
+  const input = page.locator(".quick-input-widget .quick-input-box input");
+  await page.locator(".quick-input-widget", { hasText: "Ask a question about this workspace" }).waitFor({ state: "visible" });
+  await input.fill(question);
+  await input.press("Enter");
+  const frame = chatFrame(page);
+  const turn = frame.locator("section.turn").first();
+  await turn.waitFor({ state: "attached", timeout: 30_000 });
+  const done = frame.locator('section.turn[data-status="done"], section.turn[data-status="error"]').first();
+  await done.waitFor({ state: "attached", timeout: spec.askTimeoutMs });
+  return turn;
+}
+
+/** Clicks a citation of the chat panel and waits for the cited place in the editor beside it. */
+async function followCitation(page: Page, citation: Locator): Promise<string> {
+  const place = (await citation.getAttribute("title")) ?? "";
+  const [path, line] = place.split(":");
+  await citation.click();
+  await waitForTab(page, (path ?? "").split("/").pop() ?? "", Number(line));
+  return place;
+}
+
+/**
+ * Waits a little for the active editor to colour its text: a file type opened for the first time (Markdown)
+ * is shown plain until its grammar has loaded. Only for the screenshot, so not a check.
+ */
+async function waitForColours(page: Page): Promise<void> {
+  const coloured = page.locator(".editor-group-container.active .view-line span[class*='mtk']:not(.mtk1)").first();
+  await coloured.waitFor({ state: "attached", timeout: 5_000 }).catch(() => undefined);
+}
+
+/** Scrolls the chat panel so that element stands in its middle, and lets the panel settle. */
+async function scrollToMiddle(page: Page, element: Locator): Promise<void> {
+  await element.evaluate((node: ScrollableNode) => {
+    node.scrollIntoView({ block: "center" });
+  });
+  await page.mouse.move(5, 5);
+  await page.waitForTimeout(400);
+}
+
 async function userJourney(context: BrowserContext): Promise<void> {
   const page = await workbench(context, `folder=${encodeURIComponent(spec.workspace)}`);
 
   await step("ready", page, async (detail) => {
-    const item = statusItem(page);
-    await item.waitFor({ state: "visible", timeout: 60_000 });
-    const seen = new Set<string>();
-    const deadline = Date.now() + spec.readyTimeoutMs;
-    let text = "";
-    while (Date.now() < deadline) {
-      text = ((await item.textContent()) ?? "").trim();
-      seen.add(text);
-      if (/Local Mind ready · \d+ chunks/.test(text)) {
-        break;
-      }
-      await page.waitForTimeout(250);
-    }
-    detail.text = text;
-    detail.seen = [...seen];
-    detail.tooltip = await item.getAttribute("aria-label");
-    const chunks = Number(/(\d+) chunks/.exec(text)?.[1] ?? "0");
-    detail.chunks = chunks;
-    check(chunks > 0, `the status bar never showed "ready · N chunks"; last text: ${text}`);
+    await waitReady(page, detail);
   });
 
   await step("search", page, async (detail) => {
@@ -210,6 +276,13 @@ async function userJourney(context: BrowserContext): Promise<void> {
     await hover.waitFor({ state: "visible", timeout: 20_000 });
     detail.card = await hover.innerText();
     await page.waitForTimeout(300);
+    // The card fits when its content needs no scrolling: VS Code shows a scrollbar exactly when it does.
+    const content = hover.locator(".monaco-hover-content").first();
+    detail.fit = (await content.count()) === 0 ? null : await content.evaluate((node: BoxNode) => ({
+      scrollHeight: node.scrollHeight,
+      clientHeight: node.clientHeight,
+      clientWidth: node.clientWidth,
+    }));
     await page.screenshot({ path: join(screenshotsDir, "hover.png") });
     check((detail.card as string).includes(spec.hoverExpect), `the hover lacks ${spec.hoverExpect}`);
   });
@@ -218,16 +291,7 @@ async function userJourney(context: BrowserContext): Promise<void> {
     await page.mouse.move(5, 5);
     await runCommand(page, "View: Close All Editors");
     await page.waitForTimeout(300);
-    await runCommand(page, "Local Mind: Ask");
-    const input = page.locator(".quick-input-widget .quick-input-box input");
-    await page.locator(".quick-input-widget", { hasText: "Ask a question about this workspace" }).waitFor({ state: "visible" });
-    await input.fill(spec.question);
-    await input.press("Enter");
-    const frame = chatFrame(page);
-    const turn = frame.locator("section.turn").first();
-    await turn.waitFor({ state: "attached", timeout: 30_000 });
-    const done = frame.locator('section.turn[data-status="done"], section.turn[data-status="error"]').first();
-    await done.waitFor({ state: "attached", timeout: spec.askTimeoutMs });
+    const turn = await askAndWait(page, spec.question);
     detail.status = await turn.getAttribute("data-status");
     detail.deltas = Number(await turn.getAttribute("data-deltas"));
     detail.updates = Number(await turn.getAttribute("data-updates"));
@@ -267,10 +331,66 @@ async function userJourney(context: BrowserContext): Promise<void> {
     await waitForTab(page, fileName, Number(line));
     detail.activeAfter = await activeTab(page);
     await page.waitForTimeout(500);
-    await page.screenshot({ path: join(screenshotsDir, "chat.png") });
+    // Kept with the artefacts only: with an LLM, what a small model writes differs from run to run.
+    await page.screenshot({ path: join(screenshotsDir, "ask.png") });
   });
 
   await page.close();
+}
+
+/**
+ * Phase "quotes": an extractive answer quotes Python code and a note. What the chat panel rendered is read
+ * from its DOM (code blocks, headings, text); the note's citation is followed for the note screenshot
+ * (front matter in the editor, none in the quote), then the code's for the chat screenshot.
+ */
+async function quotedAnswer(context: BrowserContext, quotes: NonNullable<Spec["quotes"]>): Promise<void> {
+  const page = await workbench(context, `folder=${encodeURIComponent(spec.workspace)}`);
+  await step("quotes", page, async (detail) => {
+    await waitReady(page, {});
+    // The explorer is closed so that the panel and the cited file share the window's width.
+    await runCommand(page, "View: Toggle Primary Side Bar Visibility");
+    const answer = (await askAndWait(page, quotes.question)).locator(".answer");
+    await readAnswer(answer, detail);
+    await showNoteQuote(page, answer, quotes.notePath, detail);
+    await showCodeQuote(page, answer, quotes.codePlace, detail);
+  });
+  await page.close().catch(() => undefined);
+}
+
+/** What the chat panel rendered of an answer: its text, headings and code blocks (language and text). */
+async function readAnswer(answer: Locator, detail: Record<string, unknown>): Promise<void> {
+  const turn = answer.locator("xpath=ancestor::section[1]");
+  detail.status = await turn.getAttribute("data-status");
+  detail.extractive = await turn.getAttribute("data-extractive");
+  detail.answer = await answer.innerText();
+  detail.headings = await answer.locator("h1, h2, h3, h4, h5, h6").allInnerTexts();
+  detail.codeBlocks = await answer.locator("pre > code").evaluateAll((nodes: CodeNode[]) =>
+    nodes.map((node) => ({ language: node.className, text: node.textContent ?? "" })),
+  );
+  check(detail.status === "done", `the answer ended with status ${String(detail.status)}`);
+}
+
+/** Follows the note's citation and takes the note screenshot with its quote in the panel's middle. */
+async function showNoteQuote(page: Page, answer: Locator, notePath: string, detail: Record<string, unknown>): Promise<void> {
+  const citation = answer.locator(`a.citation[title^="${notePath}:"]`).first();
+  check((await citation.count()) > 0, `the answer cites no ${notePath}: ${String(detail.answer)}`);
+  detail.noteFollowed = await followCitation(page, citation);
+  await waitForColours(page);
+  const quote = citation.locator("xpath=ancestor::blockquote[1]");
+  const quoted = (await quote.count()) > 0;
+  detail.noteQuote = quoted ? await quote.innerText() : null;
+  await scrollToMiddle(page, quoted ? quote : citation);
+  await page.screenshot({ path: join(screenshotsDir, "note.png") });
+}
+
+/** Follows the code's citation and takes the chat screenshot with the quoted code in the panel's middle. */
+async function showCodeQuote(page: Page, answer: Locator, codePlace: string, detail: Record<string, unknown>): Promise<void> {
+  const citation = answer.locator(`a.citation[title="${codePlace}"]`).first();
+  check((await citation.count()) > 0, `the answer cites no ${codePlace}: ${String(detail.answer)}`);
+  detail.codeFollowed = await followCitation(page, citation);
+  // The extractive answer writes each citation on the line after its quote: the code block before it.
+  await scrollToMiddle(page, citation.locator("xpath=ancestor::p[1]/preceding-sibling::pre[1]"));
+  await page.screenshot({ path: join(screenshotsDir, "chat.png") });
 }
 
 /** True once the extension-API test runner has written its results file with done: true. */
@@ -386,6 +506,12 @@ async function main(): Promise<number> {
   if (phase === "journey") {
     try {
       await userJourney(context);
+    } catch {
+      failed = true;
+    }
+  } else if (phase === "quotes" && spec.quotes !== undefined) {
+    try {
+      await quotedAnswer(context, spec.quotes);
     } catch {
       failed = true;
     }

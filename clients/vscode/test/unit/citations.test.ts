@@ -31,6 +31,23 @@ describe("renderAnswer", () => {
     assert.match(html, /data-source="1"[^>]*>\[1\]<\/a> <code>src\/config_loader.py:12<\/code>/);
   });
 
+  it("keeps every space of a fenced code block", () => {
+    const code = "def load(path):\n    try:\n        return parse(path)\n    except OSError:\n        return {}";
+    const html = renderAnswer("Quoted:\n\n```python\n" + code + "\n```\n[1] `src/config_loader.py:12`\n", sources);
+    assert.ok(html.includes(`<pre><code class="language-python">${code}\n</code></pre>`), html);
+  });
+
+  it("keeps the indentation of code quoted without a fence, in a paragraph or a block quote", () => {
+    const html = renderAnswer("def load(path):\n    try:\n        return parse(path)\n\n> if x:\n>     y()", sources);
+    const indent = (spaces: number): string => `<br>\n<span class="indent">${" ".repeat(spaces)}</span>`;
+    assert.ok(html.includes(`def load(path):${indent(4)}try:${indent(8)}return parse(path)</p>`), html);
+    assert.ok(html.includes(`if x:${indent(4)}y()</p>`), html);
+  });
+
+  it("keeps markdown-it's hard and soft breaks", () => {
+    assert.equal(renderAnswer("one  \ntwo \nthree", sources), "<p>one<br>\ntwo<br>\nthree</p>\n");
+  });
+
   it("shows raw HTML as text and refuses javascript links", () => {
     const html = renderAnswer('<img src=x onerror="alert(1)"> [x](javascript:alert(1))', sources);
     assert.doesNotMatch(html, /<img/);

@@ -6,7 +6,7 @@ from lsprotocol import types
 
 from localmind.lsp.convert import degraded_note
 from localmind.lsp.features.base import Feature, quiet
-from localmind.retrieval.cards import build_card, markdown_to_plaintext, render_markdown
+from localmind.retrieval.cards import CARD_LINES, build_card, markdown_to_plaintext, render_markdown
 from localmind.retrieval.navigation import word_at
 from localmind.wiring import Readers
 
@@ -34,7 +34,9 @@ class HoverFeature(Feature):
             found = build_card(readers.searcher, word, from_uri=uri)
             if found is None or found.is_empty():
                 return None
-            return render_markdown(found) + degraded_note(readers.searcher.left_out())
+            note = degraded_note(readers.searcher.left_out())
+            # The note takes the room of the card's last lines, so the hover still fits without scrolling.
+            return render_markdown(found, CARD_LINES - note.count("\n")) + note
 
         markdown = await self.session.read(card, budget=HOVER_BACKEND_BUDGET)
         if markdown is None:
