@@ -212,8 +212,8 @@ def _keep_artefacts(artefacts: Path, home: CodeServerHome) -> Path:
     return kept
 
 
-def test_vscode_extension_end_to_end(fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path, llm: Any) -> None:
-    """Requesting fp32 builds the model into model_cache before the server starts."""
+def test_vscode_extension_end_to_end(embedder: OnnxEmbedder, model_cache: Path, tmp_path: Path, llm: Any) -> None:
+    """Requesting embedder builds the model into model_cache before the server starts."""
     if CHROMIUM is None or NODE is None or NPM is None:
         pytest.fail("CI is set but node, npm or chromium is missing: run scripts/install-system.sh")
     vsix = ensure_built()
