@@ -44,7 +44,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def client(
     root: Path,
     lsp_proxy: RecordingProxy,
-    fp32: OnnxEmbedder,
+    embedder: OnnxEmbedder,
     model_cache: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[LanguageClient]:

@@ -67,7 +67,7 @@ def response_within(stream: BinaryIO, wanted: object, seconds: float = 30) -> di
 
 
 @pytest.fixture()
-def raw_server(fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def raw_server(embedder: OnnxEmbedder, model_cache: Path, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
     env = server_env(model_cache, tmp_path / "data", tmp_path / "config")
     process = subprocess.Popen(
         [sys.executable, "-m", "localmind", "serve"],
@@ -159,7 +159,7 @@ def initialize_over_tcp(port: int, options: dict[str, Any] | None) -> dict[str, 
             return None
 
 
-def test_tcp_needs_the_token_and_binds_to_localhost(fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path) -> None:
+def test_tcp_needs_the_token_and_binds_to_localhost(embedder: OnnxEmbedder, model_cache: Path, tmp_path: Path) -> None:
     port = free_port()
     process = start_tcp(port, server_env(model_cache, tmp_path / "data", tmp_path / "config"))
     try:
@@ -232,7 +232,7 @@ def test_broken_frames_neither_kill_nor_deafen_the_stdio_server(
 
 
 def test_a_tcp_client_trickling_headers_is_closed_within_the_first_message_deadline(
-    fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path
+    embedder: OnnxEmbedder, model_cache: Path, tmp_path: Path
 ) -> None:
     """Failed before (issue #17, finding 5): the deadline was per header line, so one line every few seconds
     held the connection for as long as the 4 kB header cap allowed (about 45 minutes)."""
@@ -291,7 +291,7 @@ def test_every_message_with_an_id_and_every_non_object_gets_an_answer(
 
 
 def test_broken_frames_neither_kill_nor_deafen_a_tcp_connection(
-    fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path
+    embedder: OnnxEmbedder, model_cache: Path, tmp_path: Path
 ) -> None:
     """The TCP twin of the stdio test above: after the token, the same reader guards the connection."""
     port = free_port()

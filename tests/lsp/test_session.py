@@ -31,7 +31,7 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest_asyncio.fixture()
-async def start(fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path) -> AsyncIterator[Starter]:
+async def start(embedder: OnnxEmbedder, model_cache: Path, tmp_path: Path) -> AsyncIterator[Starter]:
     """Starts servers on demand (each with its own data folder) and shuts them all down afterwards."""
     clients: list[LanguageClient] = []
     env = server_env(model_cache, tmp_path / "data", tmp_path / "config")
@@ -150,7 +150,7 @@ async def test_an_added_workspace_folder_is_indexed_and_searched(start: Starter,
 
 
 async def test_settings_sent_again_right_after_initialized_build_one_service(
-    fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path, root: Path
+    embedder: OnnxEmbedder, model_cache: Path, tmp_path: Path, root: Path
 ) -> None:
     """eglot sends workspace/didChangeConfiguration right after `initialized`. Both reconfigurations used to
     apply at once on two threads: each built a service (one was never closed), each showed the settings'

@@ -75,7 +75,7 @@ def embedding(status: dict[str, Any]) -> bool:
 
 @pytest.mark.asyncio
 async def test_shutdown_during_the_first_index_stops_the_pass(
-    fp32: OnnxEmbedder, model_cache: Path, tmp_path: Path
+    embedder: OnnxEmbedder, model_cache: Path, tmp_path: Path
 ) -> None:
     """Closing the service used to wait for the whole pass, so the shutdown answer came minutes late on a large
     workspace (eglot gives up after 1.5 s). The pass now stops after its current step: the store records it

@@ -74,7 +74,7 @@ def open_document(client: LanguageClient, path: Path, language: str) -> str:
 async def test_neo4j_stopped_mid_index_then_restarted(
     tmp_path: Path,
     model_cache: Path,
-    fp32: OnnxEmbedder,
+    embedder: OnnxEmbedder,
     neo4j_server: Neo4jEndpoint,
     milvus_server: MilvusEndpoint,  # noqa: F811
 ) -> None:
@@ -144,7 +144,7 @@ async def test_neo4j_stopped_mid_index_then_restarted(
 async def test_milvus_frozen_for_ten_seconds(
     tmp_path: Path,
     model_cache: Path,
-    fp32: OnnxEmbedder,
+    embedder: OnnxEmbedder,
     neo4j_server: Neo4jEndpoint,
     milvus_server: MilvusEndpoint,  # noqa: F811
 ) -> None:
