@@ -48,11 +48,17 @@ class Exchange:
 
 class RecordingProxy:
     """Forwards POSTs to an upstream OpenAI-compatible server, streaming its answer back piece by piece,
-    and records every request body and whether the client hung up before the answer ended."""
+    and records every request body and whether the client hung up before the answer ended.
+
+    A test can hold answers mid-stream: while `flowing` is cleared, each stream stops after its next piece
+    (and `holding` is set) until `flowing` is set again; what happens meanwhile happened during the answer."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
         self.exchanges: list[Exchange] = []
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self.holding = threading.Event()
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -87,12 +93,16 @@ class RecordingProxy:
                     handler.wfile.write(piece)
                     handler.wfile.flush()
                     exchange.chunks += 1
+                    if not self.flowing.is_set():
+                        self.holding.set()
+                        self.flowing.wait()
         except (BrokenPipeError, ConnectionResetError):
             exchange.client_gone = True
         except httpx.HTTPError:
             pass  # The upstream went away: the client sees its stream end early.
 
     def close(self) -> None:
+        self.flowing.set()
         self._server.shutdown()
         self._server.server_close()
 

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -58,12 +57,13 @@ def test_ask_falls_back_when_the_endpoint_never_answers(cli: tuple[Path, dict[st
     silent = SilentEndpoint()
     try:
         env = {**env, "LOCALMIND_LLM__BASE_URL": silent.base_url, "LOCALMIND_LLM__FIRST_TOKEN_TIMEOUT": "1"}
-        started = time.monotonic()
         answer = json.loads(localmind(["ask", QUESTION, "--json"], env, root).stdout)
-        assert time.monotonic() - started < 15  # Process start and model load included.
+        connections = silent.accepted
     finally:
         silent.close()
-    assert answer["extractive"] is True and "first_token_timeout" in answer["fallbackReason"]
+    # The configured wait (not the default 30 s) ended the answer, once: a timeout is not retried.
+    assert answer["extractive"] is True and "llm.first_token_timeout (1 s)" in answer["fallbackReason"], answer
+    assert connections == 1
     assert answer["answer"].startswith("The language model is unavailable")
 
 

@@ -7,6 +7,7 @@ The model is tiny: the tests check what any real answer has, never its wording."
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import time
@@ -24,7 +25,7 @@ from localmind.resilience import BackendGuard
 from localmind.retrieval import Searcher
 from localmind.secret_masking import redact
 from tests.chat.conftest import RecordingProxy, SilentEndpoint
-from tests.servers.llm_server import LlmServer, start_llm_server
+from tests.servers.llm_server import start_llm_server
 
 QUESTION = "How are configuration files parsed?"
 
@@ -114,55 +115,77 @@ def test_the_server_stopped_mid_answer_gives_the_extractive_fallback(searcher: S
         if len(deltas) == 3:
             os.killpg(server.process.pid, signal.SIGKILL)  # Dies at once, mid-answer.
 
-    started = time.monotonic()
     try:
         answer = chat.ask(searcher, AskRequest("Describe everything about the design."), on_delta)
     finally:
         server.stop()
-    assert time.monotonic() - started < 20
     assert answer.extractive and answer.fallback_reason
+    # The client saw the connection go at once, instead of waiting for the stream to stall past its timeout.
+    assert re.search(r"failed|stopped mid-answer", answer.fallback_reason), answer.fallback_reason
+    assert "stalled" not in answer.fallback_reason
     assert "".join(deltas) == answer.answer, "the streamed text is the final answer"
     assert "so this is an extractive answer" in answer.answer
     assert answer.answer.index("so this is an extractive answer") > 0, "after the part already streamed"
     assert {c.n for c in answer.citations} == {s.n for s in answer.sources}
 
 
-def test_an_endpoint_that_never_answers_falls_back_within_the_first_token_timeout(
+def test_an_endpoint_that_never_answers_falls_back_after_one_first_token_timeout(
     searcher: Searcher, silent: SilentEndpoint
 ) -> None:
     guard = BackendGuard("llm", LlmPolicy(retries=2))  # Retries do not apply to a timeout.
     chat = Chat(llm_settings(silent.base_url, first_token_timeout=1.0), Conversations(), guard, retries=2)
-    started = time.monotonic()
     answer = chat.ask(searcher, AskRequest(QUESTION), lambda _: None)
-    elapsed = time.monotonic() - started
     guard.close()
-    assert silent.accepted == 1
-    assert answer.extractive and "first_token_timeout" in (answer.fallback_reason or "")
-    assert elapsed < 1.0 + 1.5, elapsed
+    assert silent.accepted == 1, "one connection: the timeout was not retried"
+    # The configured wait ended it (not llm.timeout, nor the default first_token_timeout of 30 s).
+    assert answer.extractive and "llm.first_token_timeout (1 s)" in (answer.fallback_reason or "")
     assert answer.sources and answer.citations
 
 
-def test_cancelling_while_the_endpoint_is_silent_ends_at_once(searcher: Searcher, silent: SilentEndpoint) -> None:
-    chat = Chat(llm_settings(silent.base_url, first_token_timeout=30.0), Conversations())
+def test_cancelling_while_the_endpoint_is_silent_wakes_the_blocked_read(
+    searcher: Searcher, silent: SilentEndpoint
+) -> None:
+    """Order, not speed: the endpoint takes the request and says nothing, the answer is cancelled, and the
+    read ends with GenerationCancelled instead of waiting for its own timeout of 600 s."""
+    chat = Chat(llm_settings(silent.base_url, first_token_timeout=600.0, timeout=3600.0), Conversations())
     cancel = Cancellation()
-    threading.Timer(0.5, cancel.set).start()
-    started = time.monotonic()
-    with pytest.raises(GenerationCancelled):
-        chat.ask(searcher, AskRequest(QUESTION), lambda _: None, cancel)
-    assert time.monotonic() - started < 2, "the blocked read was woken by the cancellation"
+
+    def cancel_once_asked() -> None:
+        deadline = time.monotonic() + 120  # A deadline for the request to arrive, not a speed.
+        while silent.accepted == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        cancel.set()
+
+    rescued = threading.Event()
+
+    def rescue() -> None:  # Only against a hang: hanging up on the client ends a read the cancellation did not.
+        rescued.set()
+        silent.close()
+
+    threading.Thread(target=cancel_once_asked, daemon=True).start()
+    watchdog = threading.Timer(180, rescue)
+    watchdog.start()
+    try:
+        with pytest.raises(GenerationCancelled):
+            chat.ask(searcher, AskRequest(QUESTION), lambda _: None, cancel)
+    finally:
+        watchdog.cancel()
+    assert silent.accepted == 1, "the request reached the silent endpoint before the cancellation"
+    assert not rescued.is_set(), "the blocked read was never woken by the cancellation"
 
 
-def test_a_refused_connection_and_an_open_breaker_fall_back_at_once(searcher: Searcher, llm: LlmServer) -> None:
+def test_a_refused_connection_falls_back_and_the_open_breaker_keeps_the_next_question_away(
+    searcher: Searcher, proxy: RecordingProxy
+) -> None:
     guard = BackendGuard("llm", LlmPolicy(failure_threshold=1, reset_timeout=60, retries=0))
     nothing_there = f"http://127.0.0.1:{_closed_port()}/v1"
     chat = Chat(llm_settings(nothing_there), Conversations(), guard)
     refused = chat.ask(searcher, AskRequest(QUESTION), lambda _: None)
     assert refused.extractive and "ConnectError" in (refused.fallback_reason or "")
-    working = Chat(llm_settings(llm.base_url), Conversations(), guard)
-    started = time.monotonic()
+    working = Chat(llm_settings(proxy.base_url), Conversations(), guard)  # The real LLM, behind the proxy.
     refused_by_breaker = working.ask(searcher, AskRequest(QUESTION), lambda _: None)
-    assert refused_by_breaker.extractive and time.monotonic() - started < 1
-    assert "llm" in (refused_by_breaker.fallback_reason or "")
+    assert refused_by_breaker.extractive and "llm" in (refused_by_breaker.fallback_reason or "")
+    assert proxy.exchanges == [], "the open breaker answered without sending the question to the LLM"
     guard.close()
 
 

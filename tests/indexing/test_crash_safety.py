@@ -136,7 +136,7 @@ def test_two_indexers_at_once_take_turns_and_both_finish(tmp_path: Path, model_c
     assert files_in_store(tmp_path / "data") == TURN_TAKING_FILES
 
 
-def test_watch_mode_indexes_a_new_file_within_seconds(tmp_path: Path, model_cache: Path, embedder: object) -> None:
+def test_watch_mode_indexes_a_new_file(tmp_path: Path, model_cache: Path, embedder: object) -> None:
     root = tmp_path / "corpus"
     make_corpus(root, files=6)
     command, env = index_command(root, tmp_path / "data", model_cache)
@@ -145,14 +145,14 @@ def test_watch_mode_indexes_a_new_file_within_seconds(tmp_path: Path, model_cach
         assert watcher.stdout is not None
         assert '"files_indexed": 6' in watcher.stdout.readline()
         (root / "fresh.md").write_text("# Fresh\n\nA note about quokkas written while watching.\n")
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # A deadline for the event, not a speed.
         found = False
         while time.monotonic() < deadline and not found:
             path = store_path(tmp_path / "data")
             with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
                 found = bool(db.execute("SELECT 1 FROM chunks_fts WHERE chunks_fts MATCH 'quokkas'").fetchone())
             time.sleep(0.05)
-        assert found, "the watcher indexed the new file"
+        assert found, "the watcher never indexed the new file"
     finally:
         watcher.terminate()
         watcher.wait(timeout=30)

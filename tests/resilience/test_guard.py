@@ -28,6 +28,25 @@ def policy(**values: float) -> BackendPolicy:
     return BackendPolicy(**(defaults | values))
 
 
+class Stuck:
+    """A backend call that blocks until released (or, only against a hang, a minute passes), counting the
+    calls that started and those that ended."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.started = 0
+        self.ended = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._lock:
+            self.started += 1
+        released = self.release.wait(60)
+        with self._lock:
+            self.ended += 1
+        return "released" if released else "gave up waiting"
+
+
 class Flaky:
     """Fails `failures` times with `error`, then answers."""
 
@@ -121,22 +140,22 @@ def test_retries_never_wait_past_the_deadline() -> None:
 
 def test_a_slow_call_times_out_at_the_policy_timeout() -> None:
     guard = BackendGuard("milvus", policy(timeout=0.2, retries=0))
-    release = threading.Event()
-    started = time.monotonic()
-    with pytest.raises(BackendTimeout):
-        guard.call("search", release.wait, 10)
-    assert time.monotonic() - started < 0.5
-    release.set()
+    stuck = Stuck()
+    with pytest.raises(BackendTimeout) as timed_out:
+        guard.call("search", stuck)
+    # Order and outcome: the caller was let go while the call was still running, at the policy's timeout.
+    assert stuck.ended == 0 and timed_out.value.seconds <= 0.2
+    stuck.release.set()
 
 
 def test_the_callers_deadline_is_tighter_than_the_timeout() -> None:
     guard = BackendGuard("milvus", policy(timeout=5.0, retries=3))
-    release = threading.Event()
-    started = time.monotonic()
-    with within(0.1), pytest.raises(BackendTimeout):
-        guard.call("search", release.wait, 10)
-    assert time.monotonic() - started < 0.4  # No retry after the deadline passed.
-    release.set()
+    stuck = Stuck()
+    with within(0.1), pytest.raises(BackendTimeout) as timed_out:
+        guard.call("search", stuck)
+    assert stuck.ended == 0 and timed_out.value.seconds <= 0.1, "let go at the caller's deadline, not after 5 s"
+    assert stuck.started <= 1, "no retry reached the backend after the deadline passed"
+    stuck.release.set()
 
 
 def test_failures_open_the_breaker_and_then_calls_are_refused_at_once() -> None:
@@ -159,18 +178,25 @@ def test_caller_mistakes_do_not_count_against_the_backend() -> None:
 
 
 def test_a_frozen_backend_fills_the_workers_and_later_calls_are_refused_without_waiting() -> None:
-    guard = BackendGuard("milvus", policy(timeout=0.05, retries=0, failure_threshold=100), workers=2)
-    release = threading.Event()
+    guard = BackendGuard("milvus", policy(timeout=0.2, retries=0, failure_threshold=100), workers=2)
+    stuck = Stuck()
     for _ in range(2):
         with pytest.raises(BackendTimeout):
-            guard.call("search", release.wait, 10)
-    started = time.monotonic()
+            guard.call("search", stuck)
     with pytest.raises(BackendBusy):
-        guard.call("search", release.wait, 10)
-    assert time.monotonic() - started < 0.02
-    release.set()
-    time.sleep(0.05)
-    assert guard.call("search", lambda: "back") == "back"
+        guard.call("search", stuck)
+    # Refused without waiting: while both workers were still stuck, and without being queued behind them.
+    assert stuck.ended == 0
+    stuck.release.set()
+    deadline = time.monotonic() + 60  # A deadline for the workers to come back, not a speed.
+    while True:
+        try:
+            assert guard.call("search", lambda: "back") == "back"
+            break
+        except BackendBusy:
+            assert time.monotonic() < deadline, "the released workers never took calls again"
+            time.sleep(0.01)
+    assert stuck.started == 2, "the refused call never ran"
 
 
 def test_attempt_records_success_failure_and_gives_back_on_cancel() -> None:
@@ -243,10 +269,10 @@ def test_a_call_that_ends_after_its_caller_gave_up_is_judged_by_its_own_outcome(
         guard.call("query", fails_late)
     assert guard.breaker.state is State.CLOSED
     release.set()
-    deadline = time.monotonic() + 2
+    deadline = time.monotonic() + 60  # A deadline for the late verdict, not a speed.
     while guard.breaker.state is not State.OPEN and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert guard.breaker.state is State.OPEN
+    assert guard.breaker.state is State.OPEN, "the call's own failure, after its caller gave up, never counted"
 
 
 def test_opening_a_backend_has_a_budget_of_its_own() -> None:

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -26,6 +27,30 @@ EXTERNAL_TOKEN = os.environ.get("LOCALMIND_TEST_MILVUS_TOKEN", "")
 
 # One prefix per test session, so runs sharing an external server never meet.
 SESSION_PREFIX = f"lmtest_{uuid.uuid4().hex[:8]}"
+
+
+def connection_waits(monkeypatch: pytest.MonkeyPatch) -> list[float | None]:
+    """The seconds pymilvus allows each wait for a new connection from now on (what it hands gRPC's
+    `channel_ready_future(...).result`): how long a client waits for a server that is not there, read
+    from the client instead of measured with a clock. pymilvus waits 10 s when it is given no timeout."""
+    import grpc  # type: ignore[import-untyped]
+
+    waits: list[float | None] = []
+    ready = grpc.channel_ready_future
+
+    class Recorded:
+        def __init__(self, future: Any) -> None:
+            self._future = future
+
+        def result(self, timeout: float | None = None) -> Any:
+            waits.append(timeout)
+            return self._future.result(timeout=timeout)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._future, name)
+
+    monkeypatch.setattr(grpc, "channel_ready_future", lambda channel: Recorded(ready(channel)))
+    return waits
 
 
 @dataclass(frozen=True)
