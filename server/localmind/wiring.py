@@ -23,7 +23,7 @@ from localmind.config import Settings, check_transport
 from localmind.embeddings import OnnxEmbedder, load_embedder
 from localmind.errors import LocalMindError
 from localmind.indexing import ids
-from localmind.indexing.pipeline import Indexer, OpenFiles, ProgressCallback, ShouldYield
+from localmind.indexing.pipeline import GiveWay, Indexer, OpenFiles, ProgressCallback, ShouldYield
 from localmind.indexing.workspace import Workspace, find_workspace, open_workspace
 from localmind.resilience import Attempted, Guarded, Resilience
 from localmind.retrieval import Searcher
@@ -187,15 +187,26 @@ class Components:
         embedder: OnnxEmbedder | None = None,
         open_files: OpenFiles | None = None,
         should_yield: ShouldYield | None = None,
+        give_way: GiveWay | None = None,
     ) -> Indexer:
         """An indexer feeding the selected server backends; it embeds with `embedder` (by default the guarded
-        shared embedder), `open_files` first, and stops embedding early when `should_yield` says so."""
+        shared embedder), `open_files` first, stops embedding early when `should_yield` says so, and calls
+        `give_way` between files and steps."""
         remote = self.remote()
         embedder = embedder or self.guarded_embedder()
         settings = self.settings.indexing
         scope = self.server_scope() if remote.sinks else None
         return Indexer(
-            self.workspace, settings, embedder, progress, remote.sinks, open_files, should_yield, remote.cache, scope
+            self.workspace,
+            settings,
+            embedder,
+            progress,
+            remote.sinks,
+            open_files,
+            should_yield,
+            remote.cache,
+            scope,
+            give_way,
         )
 
     def chat(self, conversations: Conversations | None = None) -> Chat:

@@ -122,6 +122,10 @@ class _Prepared:
 # another run waits (the pending chunks stay for that run).
 OpenFiles = Callable[[], Iterable[Path]]
 ShouldYield = Callable[[], bool]
+# Called between files and between embedding steps: returns once the editor's pending requests are answered
+# (or after a short bound), so a pass on another thread of the same process never holds the interpreter
+# while a hover waits.
+GiveWay = Callable[[], None]
 
 
 def check_chunk_settings(settings: IndexingSettings, embedder: OnnxEmbedder) -> None:
@@ -144,10 +148,12 @@ class Indexer:
         should_yield: ShouldYield | None = None,
         team_cache: EmbeddingCache | None = None,
         scope: ServerScope | None = None,
+        give_way: GiveWay | None = None,
     ) -> None:
         """`sinks` are server backends (by name) fed from the store's outbox after every batch of files,
         under the workspace key `scope` names; `open_files` are embedded first in phase 2, which stops early
-        when `should_yield` says so. `team_cache` lends vectors a teammate embedded, and gets ours."""
+        when `should_yield` says so. `team_cache` lends vectors a teammate embedded, and gets ours.
+        `give_way` is called between files and between embedding steps (see GiveWay)."""
         check_chunk_settings(settings, embedder)
         self.workspace = workspace
         self.settings = settings
@@ -156,6 +162,7 @@ class Indexer:
         self.sinks = sinks or {}
         self.open_files = open_files or (lambda: ())
         self.should_yield = should_yield or (lambda: False)
+        self.give_way = give_way or (lambda: None)
         self.team = _TeamCache(team_cache, embedder)
         self.scope = scope
         self.last_drain: DrainReport | None = None
@@ -263,6 +270,7 @@ class Indexer:
     ) -> None:
         prepared = []
         for scanned in batch:
+            self.give_way()
             outcome = self._prepare(scanned, known.get(scanned.rel_path), report)
             if isinstance(outcome, str):
                 skips.append((scanned.rel_path, outcome))
@@ -276,6 +284,7 @@ class Indexer:
         report.chunks_from_team += len(from_team)
         cached.update(from_team)
         for item in prepared:
+            self.give_way()
             store.write_file(_update(item, cached, self.embedder))
             report.files_indexed += 1
             report.chunks_written += len(item.graph.chunks)
@@ -338,6 +347,7 @@ class Indexer:
             elapsed = time.perf_counter() - started
             self.progress(Progress(0, 0, report.chunks_written, elapsed, "embedding", 0, to_embed))
         while to_embed and not self.should_yield():
+            self.give_way()
             step = store.pending_vectors(_CHUNKS_PER_STEP, self._open_file_ids())
             if not step:
                 break
