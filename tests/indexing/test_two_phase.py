@@ -183,3 +183,15 @@ def test_the_command_line_reports_both_phases_and_the_coverage(
     assert cli.main(["status", str(root), "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["dense_coverage"] == 1.0 and status["pending_vectors"] == 0
+
+
+def test_phase_one_reports_files_as_they_are_written_not_per_batch(
+    root: Path, tmp_path: Path, fp32: OnnxEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "_FILE_PROGRESS_INTERVAL_S", 0.0)  # Every file, so the count is exact.
+    events: list[Progress] = []
+    report = indexer_for(root, tmp_path / "data", fp32, progress=events.append)[0].run()
+    done = [event.files_done for event in events if event.phase == "indexing"]
+    assert report.files_indexed < pipeline._FILES_PER_BATCH, "one batch: per-batch progress would say 0, then all"
+    assert done == sorted(done)
+    assert set(range(1, report.files_indexed + 1)) <= set(done)

@@ -45,6 +45,8 @@ from localmind.stores.sqlite_store import SqliteStore
 
 log = logging.getLogger(__name__)
 _FILES_PER_BATCH = 32
+# Between batches, phase 1 also reports each file written, at most this often: progress a person sees move.
+_FILE_PROGRESS_INTERVAL_S = 0.25
 # Phase 2 embeds this many pending chunks per step (drawn from many files; the embedder sorts them by length
 # into its own batches). A step takes a few seconds on two cores, so progress and priorities stay current.
 _CHUNKS_PER_STEP = 128
@@ -245,9 +247,19 @@ class Indexer:
         changed = [f for f in files if rechunk or not _unchanged(f, known.get(f.rel_path), model)]
         report.files_unchanged += len(files) - len(changed)
         self.progress(Progress(0, len(changed), report.chunks_written, time.perf_counter() - started))
+        last_report = [time.perf_counter()]
         for start in range(0, len(changed), _FILES_PER_BATCH):
             batch = changed[start : start + _FILES_PER_BATCH]
-            self._index_batch(store, batch, {} if rechunk else known, skips, report)
+            written_before = report.files_indexed
+
+            def file_written(start: int = start, written_before: int = written_before) -> None:
+                now = time.perf_counter()
+                if now - last_report[0] >= _FILE_PROGRESS_INTERVAL_S:
+                    last_report[0] = now
+                    done = start + report.files_indexed - written_before
+                    self.progress(Progress(done, len(changed), report.chunks_written, now - started))
+
+            self._index_batch(store, batch, {} if rechunk else known, skips, report, file_written)
             self._drain()
             self.progress(
                 Progress(start + len(batch), len(changed), report.chunks_written, time.perf_counter() - started)
@@ -267,6 +279,7 @@ class Indexer:
         known: dict[str, FileState],
         skips: list[tuple[str, str]],
         report: IndexReport,
+        file_written: Callable[[], None] = lambda: None,
     ) -> None:
         prepared = []
         for scanned in batch:
@@ -288,6 +301,7 @@ class Indexer:
             store.write_file(_update(item, cached, self.embedder))
             report.files_indexed += 1
             report.chunks_written += len(item.graph.chunks)
+            file_written()
 
     def _prepare(self, scanned: ScannedFile, state: FileState | None, report: IndexReport) -> _Prepared | str | None:
         """The file's records, a skip reason, or None when its bytes did not change."""
