@@ -9,9 +9,11 @@ Each encoder layer is written with ONNX Runtime's fused transformer operators (d
 com.microsoft): one ``Attention`` node with the query, key and value projections packed into one
 weight, ``SkipLayerNormalization`` for each residual sum with its layer norm, and ``BiasGelu`` for
 the feed-forward activation. ONNX Runtime's optimiser does not find these fusions in a graph of
-standard operators written by hand, and its CPU and CUDA kernels for them are several times faster
-than the decomposed graph (docs/BENCHMARKS.md). ``fused=False`` writes the standard-operator graph,
-which any ONNX runtime can run; the tests compare the two.
+standard operators written by hand. On CPUs the fused graph is as fast as the decomposed one (both
+run the weight products at the machine's matrix-multiplication limit, docs/BENCHMARKS.md); the
+fusions are for the CUDA provider, which runs each as one kernel, and int8 quantises `Attention` as
+well. ``fused=False`` writes the standard-operator graph, which any ONNX runtime can run; the tests
+and the embedding benchmark compare the two.
 """
 
 from __future__ import annotations
@@ -234,8 +236,9 @@ def build_bert_graph(
 ) -> onnx.ModelProto:
     """Build the encoder; with pooling None the graph returns token states instead of sentence vectors.
 
-    With half, the weights and the encoder's arithmetic are float16 (for GPUs; ONNX Runtime's CPU provider
-    has no float16 Attention), and the token states are cast back to float32 before pooling.
+    With half, the weights and the encoder's arithmetic are float16 (for GPUs: ONNX Runtime's CPU provider
+    runs it only through casts it inserts, slowly), and the token states are cast back to float32 before
+    pooling.
     """
     if half and not fused:
         raise ValueError("the float16 graph exists only with the fused operators")
