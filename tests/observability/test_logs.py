@@ -216,18 +216,22 @@ def test_console_lines_become_records_with_their_level(capsys: pytest.CaptureFix
 
 def test_library_loggers_with_their_own_handlers_are_adopted(capsys: pytest.CaptureFixture[str]) -> None:
     library = logging.getLogger("pymilvus")
-    saved = (list(library.handlers), library.propagate)
+    saved = (list(library.handlers), library.propagate, library.level)
     own = io.StringIO()
     library.handlers[:] = [logging.StreamHandler(own)]
     library.propagate = False
+    library.setLevel(logging.NOTSET)  # pymilvus, once imported by an earlier test, may have raised its level.
     try:
         configure_logging(logging.WARNING, "json")
         adopt_library_logs()
         library.warning("uri http://root:Milvus1@h:19530")
-        [entry] = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+        # Only this library's lines: a thread an earlier test left behind may log meanwhile.
+        lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+        [entry] = [line for line in lines if line["logger"] == "pymilvus"]
         assert entry["message"] == "uri http://root:***@h:19530" and own.getvalue() == ""
     finally:
-        library.handlers[:], library.propagate = saved
+        library.handlers[:], library.propagate, level = saved
+        library.setLevel(level)
 
 
 def test_the_client_log_handler_redacts_and_forwards() -> None:

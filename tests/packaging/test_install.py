@@ -41,7 +41,7 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def doctor(root: Path) -> dict[str, object]:
     env = {**os.environ, "LOCALMIND_EMBEDDINGS__CACHE_DIR": str(root / "cache")}
-    sh(root / "venv/bin/localmind", "models", "build", "--variant", "int8", env=env)
+    sh(root / "venv/bin/localmind", "models", "build", "--variant", "auto", env=env)
     result = subprocess.run(
         [root / "venv/bin/localmind", "doctor", "--json"], capture_output=True, text=True, env=env, check=False
     )

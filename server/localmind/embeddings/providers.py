@@ -10,6 +10,7 @@ import contextlib
 import logging
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import onnxruntime as ort
 
@@ -45,13 +46,21 @@ def choose_providers(device: str) -> ProviderChoice:
 
 
 def auto_variant(device: str) -> Variant:
-    """The variant embeddings.variant = "auto" means here: fp16 where CUDA can be asked for, int8 on CPUs.
+    """The variant embeddings.variant = "auto" means here: fp16 where the GPU build sees an NVIDIA device,
+    fp32 otherwise.
 
-    int8's dynamic quantisation has no CUDA kernels (its MatMuls would run on the CPU), and fp16 has no fast
-    CPU kernels, so each device gets the variant it runs fastest at the same retrieval quality."""
-    if device != "cpu" and CUDA in ort.get_available_providers():
+    fp16 has no fast CPU kernels, and the GPU build lists CUDA even without a GPU, so a device must be
+    visible too. int8 is twice as fast on CPUs but is not the default: its dynamic quantisation scales
+    activations per batch, so one text's vector depends on the texts batched with it (cosine down to 0.965),
+    which the team cache's content check and reproducible stores cannot accept (docs/BENCHMARKS.md)."""
+    if device != "cpu" and CUDA in ort.get_available_providers() and _nvidia_device_visible():
         return "fp16"
-    return "int8"
+    return "fp32"
+
+
+def _nvidia_device_visible() -> bool:
+    """Whether the NVIDIA driver exposes a GPU to this process (its device files, as containers pass them)."""
+    return any(Path("/dev").glob("nvidia[0-9]*"))
 
 
 def preload_cuda_libraries(choice: ProviderChoice) -> None:
