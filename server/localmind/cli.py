@@ -255,29 +255,20 @@ def _progress_reporter() -> Iterator[Callable[[IndexProgress], None]]:
     """A live bar on a terminal; plain lines (at most one every two seconds) otherwise. Phase 1 counts files,
     phase 2 (embedding, with everything already searchable by words) counts chunks. Both say how long is
     left once the phase's pace is known."""
-    from localmind.indexing.pipeline import time_left
-
-    phase_began = {"indexing": 0.0}
-
-    def left(p: IndexProgress) -> str:
-        done, total = (p.embedded, p.to_embed) if p.phase == "embedding" else (p.files_done, p.files_total)
-        began = phase_began.setdefault(p.phase, p.elapsed)
-        return time_left(done, total, p.elapsed - began) or ""
-
     if err.is_terminal:
         columns = (*Progress.get_default_columns()[:-1], TextColumn("{task.fields[chunks]} chunks {task.fields[left]}"))
         with Progress(*columns, console=err, transient=True) as bar:
             task = bar.add_task("indexing files", total=None, chunks=0, left="")
-            yield lambda p: bar.update(task, left=left(p), **_bar_fields(p))
+            yield lambda p: bar.update(task, left=p.estimate_left() or "", **_bar_fields(p))
         return
     last_line = [0.0]
 
     def line(p: IndexProgress) -> None:
-        done, total = (p.embedded, p.to_embed) if p.phase == "embedding" else (p.files_done, p.files_total)
-        estimate = left(p)
+        done, total = p.counts
         if p.elapsed - last_line[0] >= 2.0 or done == total:
             last_line[0] = p.elapsed
-            estimate = f", {estimate}" if estimate else ""
+            left = p.estimate_left()
+            estimate = f", {left}" if left else ""
             if p.phase == "embedding":
                 err.print(f"searchable; embedded {done}/{total} chunks for meaning search{estimate}")
             else:

@@ -145,6 +145,9 @@ def test_progress_reports_both_phases_in_order(root: Path, tmp_path: Path, fp32:
     embedding = [event for event in events if event.phase == "embedding"]
     # Phase 2 is announced as it begins (clients tell the user every file is searchable), before its first step.
     assert (embedding[0].embedded, embedding[0].to_embed) == (0, report.chunks_written)
+    # Each phase keeps its own clock for the time-left estimate: phase 2's starts when phase 2 does.
+    assert embedding[0].phase_seconds < embedding[0].elapsed, "phase 2 is not timed from the run's start"
+    assert all(event.phase_seconds <= event.elapsed for event in events)
     assert [e.embedded for e in embedding] == sorted(e.embedded for e in embedding)
     assert embedding[-1].embedded == embedding[-1].to_embed == report.chunks_written
     assert 0 < report.searchable_seconds < report.seconds

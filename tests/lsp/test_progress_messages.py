@@ -39,9 +39,13 @@ def messages_for(events: list[Progress]) -> list[str]:
 
 
 def test_the_time_left_appears_once_each_phase_has_a_pace() -> None:
-    files = [Progress(done, 400, done * 40, elapsed) for done, elapsed in ((0, 0.0), (32, 1.0), (200, 10.0))]
+    files = [
+        Progress(done, 400, done * 40, elapsed, phase_seconds=elapsed)
+        for done, elapsed in ((0, 0.0), (32, 1.0), (200, 10.0))
+    ]
+    # Phase 2 began at 12 s into the run: its own clock starts there.
     chunks = [
-        Progress(0, 0, 16000, elapsed, "embedding", embedded, 16000)
+        Progress(0, 0, 16000, elapsed, "embedding", embedded, 16000, elapsed - 12.0)
         for embedded, elapsed in ((128, 12.0), (4000, 70.0))
     ]
     messages = messages_for(files + chunks)

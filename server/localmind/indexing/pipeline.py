@@ -87,6 +87,17 @@ class Progress:
     phase: str = "indexing"  # "indexing" (phase 1: files) or "embedding" (phase 2: chunks).
     embedded: int = 0
     to_embed: int = 0
+    # Seconds since this count began: the root's scan in phase 1 (each root counts its own files), phase 2's start.
+    phase_seconds: float = 0.0
+
+    @property
+    def counts(self) -> tuple[int, int]:
+        """What the phase has done and has to do: files in phase 1, chunks in phase 2."""
+        return (self.embedded, self.to_embed) if self.phase == "embedding" else (self.files_done, self.files_total)
+
+    def estimate_left(self) -> str | None:
+        """The phase's time-left estimate (see time_left), or None while it means nothing."""
+        return time_left(*self.counts, self.phase_seconds)
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -246,7 +257,13 @@ class Indexer:
         model = self.embedder.model_id
         changed = [f for f in files if rechunk or not _unchanged(f, known.get(f.rel_path), model)]
         report.files_unchanged += len(files) - len(changed)
-        self.progress(Progress(0, len(changed), report.chunks_written, time.perf_counter() - started))
+        scan_began = time.perf_counter()
+
+        def files_progress(done: int) -> Progress:
+            now = time.perf_counter()
+            return Progress(done, len(changed), report.chunks_written, now - started, phase_seconds=now - scan_began)
+
+        self.progress(files_progress(0))
         last_report = [time.perf_counter()]
         for start in range(0, len(changed), _FILES_PER_BATCH):
             batch = changed[start : start + _FILES_PER_BATCH]
@@ -256,14 +273,11 @@ class Indexer:
                 now = time.perf_counter()
                 if now - last_report[0] >= _FILE_PROGRESS_INTERVAL_S:
                     last_report[0] = now
-                    done = start + report.files_indexed - written_before
-                    self.progress(Progress(done, len(changed), report.chunks_written, now - started))
+                    self.progress(files_progress(start + report.files_indexed - written_before))
 
             self._index_batch(store, batch, {} if rechunk else known, skips, report, file_written)
             self._drain()
-            self.progress(
-                Progress(start + len(batch), len(changed), report.chunks_written, time.perf_counter() - started)
-            )
+            self.progress(files_progress(start + len(batch)))
         present = {f.rel_path for f in files} - {rel for rel, _ in skips}
         for rel_path, state in known.items():
             if rel_path not in present:
@@ -357,9 +371,16 @@ class Indexer:
         """Embed every chunk still without a vector, a step at a time, open files first; stop early when
         another run waits (`should_yield`), leaving the rest for it."""
         to_embed, embedded = store.pending_count(), 0
+        phase_began = time.perf_counter()
+
+        def chunks_progress() -> Progress:
+            now = time.perf_counter()
+            return Progress(
+                0, 0, report.chunks_written, now - started, "embedding", embedded, to_embed, now - phase_began
+            )
+
         if to_embed:  # Phase 2 begins, every file searchable by words: said at once, not after its first step.
-            elapsed = time.perf_counter() - started
-            self.progress(Progress(0, 0, report.chunks_written, elapsed, "embedding", 0, to_embed))
+            self.progress(chunks_progress())
         while to_embed and not self.should_yield():
             self.give_way()
             step = store.pending_vectors(_CHUNKS_PER_STEP, self._open_file_ids())
@@ -368,8 +389,7 @@ class Indexer:
             store.write_vectors(self.embedder.model_id, self._vectors_for(store, step, report))
             embedded += len(step)
             self._drain()
-            elapsed = time.perf_counter() - started
-            self.progress(Progress(0, 0, report.chunks_written, elapsed, "embedding", embedded, to_embed))
+            self.progress(chunks_progress())
         report.pending_left = store.pending_count()
 
     def _vectors_for(

@@ -15,7 +15,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from localmind.indexing.pipeline import IndexCancelled, IndexReport, Progress, time_left
+from localmind.indexing.pipeline import IndexCancelled, IndexReport, Progress
 from localmind.lsp.features.base import Feature
 from localmind.lsp.protocol import INDEX_PROGRESS_PREFIX
 from localmind.lsp.server import LocalMindServer
@@ -140,7 +140,6 @@ class _ProgressReporter:
         self.loop = asyncio.get_running_loop()
         self.milestones = milestones and token is None
         self._said_searchable = False
-        self._phase_began: dict[str, float] = {}
 
     @classmethod
     async def start(cls, server: LocalMindServer, milestones: bool = False) -> _ProgressReporter:
@@ -173,14 +172,13 @@ class _ProgressReporter:
             self._tell(f"Local Mind: every file is searchable by words and links; embedding {event.to_embed} chunks")
         if self.token is None:
             return
+        done, total = event.counts
         if event.phase == "embedding":
-            done, total = event.embedded, event.to_embed
             message = f"searchable; embedding {done}/{total} chunks for meaning search"
         else:
-            done, total = event.files_done, event.files_total
             message = f"{done}/{total} files, {event.chunks} chunks"
         percentage = int(100 * done / total) if total else 100
-        left = time_left(done, total, event.elapsed - self._phase_began.setdefault(event.phase, event.elapsed))
+        left = event.estimate_left()
         message += f", {left}" if left else ""
         self.server.work_done_progress.report(
             self.token, types.WorkDoneProgressReport(message=message, percentage=min(percentage, 100))
