@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from localmind.embeddings import OnnxEmbedder
+from tests.editors.client_answers import assert_search_finds_the_loader, assert_symbol_at_definition
 from tests.editors.emacs_support import (
     EmacsRun,
     ServerPlaces,
@@ -133,21 +134,9 @@ def test_eglot_gets_plain_text_symbols_search_and_wiki_links(
         assert markup not in card, f"{markup!r} in the plain-text card:\n{card}"
     assert_quotes_are_faithful(card, root)
 
-    # workspace/symbol by meaning: parse_config among the first five, located at its definition.
-    symbols = run.step("workspace_symbol")["result"]
-    assert isinstance(symbols, list) and symbols, f"workspace/symbol answered {symbols!r}\n{run.explain()}"
-    names = [s["name"] for s in symbols[:5]]
-    assert "parse_config" in names, names
-    found = symbols[names.index("parse_config")]["location"]
-    assert found["uri"] == config_loader, found
-    assert found["range"]["start"]["line"] == DEFINITION_LINE - 1, found
-
-    # localmind.search through eglot-execute-command: the loader first, with a snippet and provenance.
-    hits = run.step("search")["result"]
-    assert isinstance(hits, list) and 1 <= len(hits) <= 3, f"localmind.search answered {hits!r}\n{run.explain()}"
-    assert hits[0]["path"] == "src/config_loader.py", [h["path"] for h in hits]
-    assert hits[0]["location"]["uri"] == config_loader, hits[0]["location"]
-    assert hits[0]["snippet"] and hits[0]["provenance"], hits[0]
+    assert_symbol_at_definition(run.step("workspace_symbol")["result"], config_loader, DEFINITION_LINE, run.explain())
+    # localmind.search through eglot-execute-command.
+    assert_search_finds_the_loader(run.step("search")["result"], config_loader, run.explain())
 
     # The wiki link [[design]] leads to notes/design.md, as a location and through eglot's own xref (M-.).
     design = root / "notes" / "design.md"

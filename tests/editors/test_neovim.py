@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from localmind.embeddings import OnnxEmbedder
+from tests.editors.client_answers import assert_search_finds_the_loader, assert_symbol_at_definition
 from tests.editors.nvim_support import readable_log, unescape_markdown
 
 HERE = Path(__file__).parent
@@ -137,22 +138,9 @@ def test_neovim_drives_the_language_server(embedder: OnnxEmbedder, model_cache: 
     assert f"src/config_loader.py:{DEFINITION_LINE}" in unescape_markdown(card), card
     assert f"({config_loader}#L{DEFINITION_LINE})" in card, card
 
-    # workspace/symbol by meaning: parse_config among the first five, located at its definition.
-    symbols = run.step("workspace_symbol")["result"]
-    assert isinstance(symbols, list) and symbols, f"workspace/symbol answered {symbols!r}\n{run.explain()}"
-    top = symbols[:5]
-    names = [s["name"] for s in top]
-    assert "parse_config" in names, names
-    found = top[names.index("parse_config")]["location"]
-    assert found["uri"] == config_loader, found
-    assert found["range"]["start"]["line"] == DEFINITION_LINE - 1, found
-
-    # localmind.search through workspace/executeCommand: the loader first, with a snippet and provenance.
-    hits = run.step("search")["result"]
-    assert isinstance(hits, list) and 1 <= len(hits) <= 3, f"localmind.search answered {hits!r}\n{run.explain()}"
-    assert hits[0]["location"]["uri"] == config_loader, [h["location"]["uri"] for h in hits]
-    assert hits[0]["path"] == "src/config_loader.py", hits[0]["path"]
-    assert hits[0]["snippet"] and hits[0]["provenance"], hits[0]
+    assert_symbol_at_definition(run.step("workspace_symbol")["result"], config_loader, DEFINITION_LINE, run.explain())
+    # localmind.search through workspace/executeCommand.
+    assert_search_finds_the_loader(run.step("search")["result"], config_loader, run.explain())
 
     # client.stop() sent shutdown and exit, and the server left on its own with status 0.
     assert results["exit"] == {"code": 0, "signal": 0}, f"server exit: {results['exit']}\n{run.explain()}"
