@@ -69,7 +69,7 @@ def pending_file(store: SqliteStore, f: int) -> list[PendingVector]:
     return store.pending_vectors(100)
 
 
-def test_vectors_added_step_by_step_are_appended_and_a_removal_reloads(
+def test_vectors_added_step_by_step_are_appended_and_removed_rows_are_dropped(
     store: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     index = EmbeddedVectorIndex(store, "m", DIMENSIONS)
@@ -85,9 +85,15 @@ def test_vectors_added_step_by_step_are_appended_and_a_removal_reloads(
         store.write_vectors("m", [(item, vector / np.linalg.norm(vector))])
         assert [c for c, _ in index.search(query, 100)] == brute_force(store, query, None)
     assert whole_loads == [] and len(index) == 33
-    store.delete_file("f2")
+    store.delete_file("f2")  # A removal below the newest row: the rows that went are dropped, nothing reloaded.
     assert [c for c, _ in index.search(query, 100)] == brute_force(store, query, None)
-    assert whole_loads == [28] and index.file_centroid("f2") is None and index.file_centroid("f9") is not None
+    assert whole_loads == [] and len(index) == 28
+    assert index.file_centroid("f2") is None and index.file_centroid("f9") is not None
+    store.delete_file("f9")  # The newest rows go, and SQLite gives their row numbers to other chunks' vectors…
+    added = pending_file(store, 10)
+    store.write_vectors("m", [(item, np.eye(DIMENSIONS, dtype=np.float32)[n]) for n, item in enumerate(added)])
+    assert [c for c, _ in index.search(query, 100)] == brute_force(store, query, None)
+    assert whole_loads == [28], "…which the keys show, so the matrix was loaded whole"
 
 
 def test_vectors_alone_move_the_generation_but_not_the_files_generation(store: SqliteStore) -> None:

@@ -14,7 +14,7 @@ from localmind.indexing.pipeline import IndexReport
 from localmind.indexing.workspace import Workspace
 from localmind.retrieval import Searcher
 from localmind.retrieval.results import Location
-from localmind.retrieval.symbols import name_parts, name_score, workspace_symbols
+from localmind.retrieval.symbols import _NameIndex, name_parts, name_score, workspace_symbols
 from localmind.stores.sqlite_store import SqliteStore
 
 RunIndex = Callable[..., tuple[IndexReport, Workspace]]  # The run_index fixture of tests/conftest.py.
@@ -132,6 +132,48 @@ def test_a_new_symbol_is_found_after_a_reindex(workspace_dir: Path, run_index: R
         run_index(workspace_dir)
         [first, *_] = workspace_symbols(searcher, "freshly")
         assert first.name == "freshly_added" and first.score >= 2  # Found by its name, not only by search.
+        (workspace_dir / "src" / "fresh.py").unlink()
+        run_index(workspace_dir)
+        assert all(hit.name != "freshly_added" for hit in workspace_symbols(searcher, "freshly"))
     finally:
         searcher.close()
         searcher.store.close()
+
+
+class _Names:
+    """The two reads the name index makes, over names a test sets."""
+
+    def __init__(self, symbols: list[str], sections: list[tuple[str, str]]) -> None:
+        self.symbols, self.sections = symbols, sections
+
+    def symbol_names(self) -> list[str]:
+        return list(self.symbols)
+
+    def section_titles(self) -> list[tuple[str, str]]:
+        return list(self.sections)
+
+
+def fresh_pairs(reads: _Names, generation: int) -> list[tuple[str, str]]:
+    index = _NameIndex()
+    index.follow(reads, generation)  # type: ignore[arg-type]
+    return index.pairs
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_the_name_index_follows_writes_by_difference(many: bool) -> None:
+    """After names come and go, the index holds exactly the keys a fresh build would, whether it merged the
+    difference (a few names) or sorted afresh (many)."""
+    filler = [f"helper_{n}" for n in range(400)]
+    reads = _Names(["parse_config", "ConfigError", *filler], [("s1", "Search flow")])
+    index = _NameIndex()
+    index.follow(reads, 1)  # type: ignore[arg-type]
+    assert index.names_from("conf") == {"parse_config", "ConfigError"}
+    reads.symbols = ["parse_config", "read_lines", *(filler[:100] if many else filler)]
+    reads.sections = [("s1", "Search flow"), ("s2", "Config files"), ("s3", "Config files")]
+    index.follow(reads, 1)  # type: ignore[arg-type]
+    assert index.names_from("conf") == {"parse_config", "ConfigError"}, "the same generation reads nothing again"
+    index.follow(reads, 2)  # type: ignore[arg-type]
+    assert index.pairs == fresh_pairs(reads, 2)
+    assert index.names_from("conf") == {"parse_config", "Config files"}
+    assert index.names_from("lines") == {"read_lines"} and index.headings["Config files"] == ("s2", "s3")
+    assert "ConfigError" not in index.symbol_names and index.names_from("error") == set()

@@ -3,7 +3,8 @@
 Exact search is fast enough at workspace scale (about 10 ms for 100k × 384 on one core) and never
 misses a neighbour. The matrix follows the store's generation counter, so writes by this process or
 another are seen at the next search: vectors added since the last look are appended (as phase 2 of an
-indexing pass adds them, step by step), and after any removal the matrix is loaded whole.
+indexing pass adds them, step by step), and after a removal (phase 1 rewriting files) the rows that are gone
+are dropped by comparing row keys, without reading every vector again.
 
 Writes go to the SqliteStore, which keeps a file's vectors in the same transaction as the rest of the
 file's rows: `write_file` and `delete_file` here are the store's own, so the index is a `VectorStore`
@@ -13,6 +14,7 @@ like the Milvus adapter. The index does not own the store, and closing it leaves
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -32,6 +34,7 @@ class EmbeddedVectorIndex:
         self._generation = -1
         self._removed = -1  # The store's removal counter at the last whole load.
         self._last_rowid = 0  # The newest vector row in the matrix.
+        self._rowids = np.zeros(0, dtype=np.int64)  # The store's row of each matrix row.
         self._lock = threading.Lock()
         self.chunk_ids = np.zeros(0, dtype=object)
         self._file_index = np.zeros(0, dtype=np.int32)
@@ -95,19 +98,33 @@ class EmbeddedVectorIndex:
             self._generation = self._removed = -1
 
     def _refresh(self) -> None:
-        """Catch up with the store: while vectors were only added since the last look (phase 2 of an indexing
-        pass adds them step by step), the new rows are appended; after any removal the matrix is loaded whole."""
+        """Catch up with the store: append the vectors stored since the last look, after dropping the rows that
+        were removed meanwhile (phase 1 replaces a changed file's rows)."""
         generation = self._store.generation()
         if generation == self._generation:
             return
         with self._lock:
             removed = self._store.vectors_removed()  # Read before the rows: a removal after it is seen next time.
-            if removed == self._removed:
-                self._append(self._store.vector_rows(self._model_id, self._last_rowid))
-            else:
+            if removed != self._removed and not self._drop_removed(self._store.vector_keys(self._model_id)):
                 self._load(self._store.vector_rows(self._model_id))
-                self._removed = removed
-            self._generation = generation
+            else:
+                self._append(self._store.vector_rows(self._model_id, self._last_rowid))
+            self._removed, self._generation = removed, generation
+
+    def _drop_removed(self, live: list[tuple[int, str]]) -> bool:
+        """Drop the matrix rows whose store row is gone. A row whose (row number, chunk id) key is still there holds
+        the right vector: a chunk id hashes its text, and one model gives one text one vector. Answers False
+        when SQLite gave a removed row's number to another chunk's vector; the matrix is then loaded whole."""
+        held_keys = list(_row_keys(self._rowids, self.chunk_ids))
+        held = set(held_keys)
+        if any(key[0] <= self._last_rowid and key not in held for key in live):
+            return False
+        present = set(live)
+        keep = np.fromiter((key in present for key in held_keys), dtype=bool, count=len(held_keys))
+        # New arrays, as in _append: `file_inventory` copies one consistent set under the lock.
+        self._matrix, self.chunk_ids = self._matrix[keep], self.chunk_ids[keep]
+        self._file_index, self._rowids = self._file_index[keep], self._rowids[keep]
+        return True
 
     def _load(self, rows: list[tuple[int, str, str, bytes]]) -> None:
         self.chunk_ids = np.zeros(0, dtype=object)
@@ -115,6 +132,7 @@ class EmbeddedVectorIndex:
         self._file_ids, self._position = [], {}
         self._matrix = np.zeros((0, self._dimensions), dtype=np.float32)
         self._last_rowid = 0
+        self._rowids = np.zeros(0, dtype=np.int64)
         self._append(rows)
 
     def _append(self, rows: list[tuple[int, str, str, bytes]]) -> None:
@@ -132,7 +150,13 @@ class EmbeddedVectorIndex:
         self._matrix = np.concatenate([self._matrix, added]) if len(self._matrix) else added
         self.chunk_ids = np.concatenate([self.chunk_ids, chunk_ids])
         self._file_index = np.concatenate([self._file_index, file_index])
+        self._rowids = np.concatenate([self._rowids, np.array([r[0] for r in rows], dtype=np.int64)])
         self._last_rowid = rows[-1][0]
+
+
+def _row_keys(rowids: np.ndarray, chunk_ids: np.ndarray) -> Iterator[tuple[int, str]]:
+    """The (rowid, chunk id) key of each matrix row, in the matrix's order."""
+    return zip(rowids.tolist(), chunk_ids.tolist(), strict=True)
 
 
 def _top_k(scores: np.ndarray, k: int) -> list[int]:

@@ -151,6 +151,12 @@ class SqliteStore:
             )
         ]
 
+    def vector_keys(self, model_id: str) -> list[tuple[int, str]]:
+        """(rowid, chunk id) of every vector of a model, without the vectors: what a reader compares with its
+        matrix to drop the rows removed since it last looked."""
+        rows = self._db.execute("SELECT rowid, chunk_id FROM vectors WHERE model_id = ?", (model_id,))
+        return [(int(rowid), str(chunk)) for rowid, chunk in rows]
+
     def vectors_removed(self) -> int:
         """How many times vectors were removed from the store (a counter that only grows)."""
         return int(self.meta("vectors_removed") or 0)
