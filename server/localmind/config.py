@@ -39,7 +39,9 @@ from localmind.workspace_trust import TrustError, is_trusted, read_workspace_fil
 # them without importing ONNX.
 Variant = Literal["fp32", "int8", "fp16"]
 VARIANTS: tuple[Variant, ...] = ("fp32", "int8", "fp16")
-# "auto" picks fp16 where ONNX Runtime's GPU build sees a GPU (and embeddings.device allows it), else fp32.
+# Variants whose activations are quantised with the range of each inference run; they embed one text per run.
+RUN_SCALED_VARIANTS: frozenset[Variant] = frozenset({"int8"})
+# "auto" picks fp16 where ONNX Runtime's GPU build sees a GPU (and embeddings.device allows it), else int8.
 VariantSetting = Literal["auto", "fp32", "int8", "fp16"]
 
 CONFIG_FILE_NAME = "localmind.toml"
@@ -64,9 +66,9 @@ class EmbeddingsSettings(_Section):
     variant: VariantSetting = Field(
         "auto",
         description=(
-            "auto: fp16 where ONNX Runtime's GPU build sees a GPU, fp32 otherwise. int8 (dynamic quantisation: about "
-            "twice as fast on CPUs, same retrieval quality, but a text's vector varies with its batch), fp32 (the "
-            "reference's exact vectors) or fp16 (for GPUs)."
+            "auto: fp16 where ONNX Runtime's GPU build sees a GPU, int8 otherwise. int8 (dynamic quantisation, one "
+            "text per run: about twice as fast on CPUs, same retrieval quality), fp32 (the reference's exact vectors) "
+            "or fp16 (for GPUs)."
         ),
     )
     device: Literal["auto", "cpu", "cuda", "tensorrt"] = Field(

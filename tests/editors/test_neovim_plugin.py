@@ -214,7 +214,7 @@ def test_neovim_plugin_commands(embedder: OnnxEmbedder, model_cache: Path, tmp_p
     health = "\n".join(results["checkhealth"])
     assert "localmind" in health and "Failed to run healthcheck" not in health, health
     assert "ERROR" not in health, health
-    for expected in ("version: localmind", "model: all-MiniLM-L6-v2 (fp32) is built", "backend embedder"):
+    for expected in ("version: localmind", "model: all-MiniLM-L6-v2 (int8) is built", "backend embedder"):
         assert expected in health, health
 
     # No error reached the user, and stopping the server was clean.

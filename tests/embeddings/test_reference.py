@@ -46,6 +46,17 @@ def test_batching_does_not_change_fp32_vectors(fp32: OnnxEmbedder, reference: tu
     np.testing.assert_allclose(fp32.embed_documents(texts), one_by_one, atol=2e-6)
 
 
+def test_int8_vectors_do_not_depend_on_their_batch(int8: OnnxEmbedder, reference: tuple[list[str], np.ndarray]) -> None:
+    """A text's int8 vector is the same alone, among texts of other lengths, and in another order: dynamic
+    quantisation scales by the run's range, so int8 embeds each text in its own run (batched, cosine fell to
+    0.965), and the team cache can check a teammate's vectors against its own."""
+    texts = reference[0]
+    assert int8.batch_size > 1 and int8.texts_per_run == 1
+    one_by_one = np.stack([int8.embed_documents([t])[0] for t in texts])
+    assert cosines(int8.embed_documents(texts), one_by_one).min() >= 0.99999
+    assert cosines(int8.embed_documents(texts[::-1])[::-1], one_by_one).min() >= 0.99999
+
+
 def test_results_keep_input_order(fp32: OnnxEmbedder) -> None:
     texts = ["a long sentence about databases and indexes " * 5, "cat", "a medium sentence about cats"]
     together = fp32.embed_documents(texts)

@@ -57,15 +57,19 @@ def teammates(workspace_dir: Path, tmp_path: Path) -> tuple[Path, Path]:
     return workspace_dir, copy
 
 
+@pytest.mark.parametrize("variant", ["fp32", "int8"])
 def test_a_teammates_copy_embeds_only_what_changed(
-    teammates: tuple[Path, Path], tmp_path: Path, fp32: OnnxEmbedder
+    teammates: tuple[Path, Path], tmp_path: Path, variant: str, request: pytest.FixtureRequest
 ) -> None:
+    """With int8 too: its vectors are the same whatever they were batched with, so the spot check, which
+    embeds a hit again among other texts, accepts a teammate's int8 vectors."""
+    embedder: OnnxEmbedder = request.getfixturevalue(variant)
     ada, grace = teammates
     cache = DictCache()
-    first = index(ada, tmp_path / "ada-data", fp32, cache)
+    first = index(ada, tmp_path / "ada-data", embedder, cache)
     assert first.chunks_embedded > 10 and first.chunks_from_team == 0
     assert len(cache.vectors) == first.chunks_embedded, "every vector embedded is shared"
-    second = index(grace, tmp_path / "grace-data", fp32, cache)
+    second = index(grace, tmp_path / "grace-data", embedder, cache)
     assert 1 <= second.chunks_embedded <= 3, "only the changed file's new chunks are embedded"
     assert second.chunks_from_team >= first.chunks_embedded - 3
     assert second.chunks_spot_checked >= 1 and second.pending_left == 0

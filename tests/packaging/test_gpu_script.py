@@ -34,7 +34,7 @@ def test_gpu_script_falls_back_to_the_cpu_and_measures_both_cpu_variants(
     explained = f"stdout:\n{result.stdout[-3000:]}\nstderr:\n{result.stderr[-3000:]}"
     assert result.returncode == 0, explained
     assert "== build: cpu (no NVIDIA driver is visible" in result.stderr, explained
-    assert "doctor: all-MiniLM-L6-v2:fp32 on CPUExecutionProvider" in result.stderr, explained
+    assert "doctor: all-MiniLM-L6-v2:int8 on CPUExecutionProvider" in result.stderr, explained
     report = json.loads(next(tmp_path.glob("gpu_speed-*.json")).read_text())
     assert report["device"] == "cpu" and report["provider"] == "CPUExecutionProvider"
     assert {row["engine"] for row in report["rows"]} == {"Local Mind fp32", "Local Mind int8"}

@@ -82,7 +82,7 @@ def test_status_json_counts_the_index(cli: tuple[Path, dict[str, str]]) -> None:
     assert status["files"] >= 9 and status["chunks"] >= status["files"]
     assert status["edges"]["MENTIONS"] > 0 and status["edge_total"] > status["chunks"]
     assert status["skipped"] == {} or all(isinstance(n, int) for n in status["skipped"].values())
-    assert status["model_id"] == "all-MiniLM-L6-v2:fp32"
+    assert status["model_id"] == "all-MiniLM-L6-v2:int8"
     assert status["last_run"]["status"] == "done"
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import onnxruntime as ort
 
-from localmind.config import EmbeddingsSettings
+from localmind.config import RUN_SCALED_VARIANTS, EmbeddingsSettings
 from localmind.embeddings.build_cache import ModelFiles
 from localmind.embeddings.manifest import ModelSpec
 from localmind.embeddings.providers import choose_providers, confirm, preload_cuda_libraries
@@ -61,6 +61,18 @@ class OnnxEmbedder:
     def max_tokens(self) -> int:
         return self.spec.max_tokens
 
+    @property
+    def texts_per_run(self) -> int:
+        """How many texts one inference run holds: the batch size, except for variants whose activations are
+        quantised per run (int8), which embed each text alone.
+
+        Dynamic quantisation scales each activation tensor by the range of the whole run, padding included, so
+        a text batched with others gets a vector that depends on them (cosine down to 0.965). Alone, every
+        text's vector is its own: reproducible, and checkable against a teammate's through the team cache. One
+        text per run measured as fast as batches of 16 on passages, faster on code (no padding), and half as
+        fast on short texts, where it still matches fp32 in batches (docs/BENCHMARKS.md)."""
+        return 1 if self.variant in RUN_SCALED_VARIANTS else self.batch_size
+
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode(texts, self.spec.document_prefix).vectors
 
@@ -73,7 +85,7 @@ class OnnxEmbedder:
         clean = [prefix + text for text in validate_texts(texts)]
         tokens = self._tokenizer.encode_batch(clean)
         vectors = np.zeros((len(tokens), self.dimensions), dtype=np.float32)
-        for batch in _length_sorted_batches(tokens, self.batch_size):
+        for batch in _length_sorted_batches(tokens, self.texts_per_run):
             vectors[batch] = self._run([tokens[i] for i in batch])
         truncated = [t.truncated for t in tokens]
         if any(truncated):

@@ -109,8 +109,8 @@ local function check_model(health)
   for _, model in ipairs(models) do
     local wanted = embeddings.model == nil and model.default == true or model.name == embeddings.model
     if wanted then
-      -- "auto" is what the server picks on this machine: fp16 with the GPU build and a GPU, fp32 otherwise.
-      local variant = setting == "auto" and (model.auto_variant or "fp32") or setting
+      -- "auto" is what the server picks on this machine: fp16 with the GPU build and a GPU, int8 otherwise.
+      local variant = setting == "auto" and (model.auto_variant or "int8") or setting
       local built = type(model.variants) == "table" and model.variants[variant] or nil
       if built == "built" then
         health.ok(string.format("model: %s (%s) is built", model.name, variant))
