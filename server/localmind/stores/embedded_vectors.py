@@ -111,20 +111,32 @@ class EmbeddedVectorIndex:
                 self._append(self._store.vector_rows(self._model_id, self._last_rowid))
             self._removed, self._generation = removed, generation
 
-    def _drop_removed(self, live: list[tuple[int, str]]) -> bool:
-        """Drop the matrix rows whose store row is gone. A row whose (row number, chunk id) key is still there holds
-        the right vector: a chunk id hashes its text, and one model gives one text one vector. Answers False
-        when SQLite gave a removed row's number to another chunk's vector; the matrix is then loaded whole."""
-        held_keys = list(_row_keys(self._rowids, self.chunk_ids))
-        held = set(held_keys)
-        if any(key[0] <= self._last_rowid and key not in held for key in live):
-            return False
+    def _drop_removed(self, live: list[tuple[int, str, str]]) -> bool:
+        """Drop the matrix rows whose store row is gone, so that the rows after the newest one kept are what is
+        left to append. SQLite numbers a new row one past the highest row number present, so a removal of the
+        newest rows gives their numbers to later vectors; those are above the newest row kept and are
+        appended. A row whose (row number, chunk id, file id) key is still there holds the right vector: a
+        chunk id hashes its text, and one model gives one text one vector. Answers False when a row the
+        matrix does not hold sits below the newest one kept, which SQLite does not do; the matrix is then
+        loaded whole."""
+        held_keys = list(self._row_keys())
         present = set(live)
         keep = np.fromiter((key in present for key in held_keys), dtype=bool, count=len(held_keys))
+        newest_kept = int(self._rowids[keep].max()) if keep.any() else 0
+        held = {key for key, kept in zip(held_keys, keep.tolist(), strict=True) if kept}
+        if any(key[0] <= newest_kept and key not in held for key in live):
+            return False
         # New arrays, as in _append: `file_inventory` copies one consistent set under the lock.
         self._matrix, self.chunk_ids = self._matrix[keep], self.chunk_ids[keep]
         self._file_index, self._rowids = self._file_index[keep], self._rowids[keep]
+        self._last_rowid = newest_kept
         return True
+
+    def _row_keys(self) -> Iterator[tuple[int, str, str]]:
+        """The (rowid, chunk id, file id) key of each matrix row, in the matrix's order."""
+        file_ids = self._file_ids
+        rows = zip(self._rowids.tolist(), self.chunk_ids.tolist(), self._file_index.tolist(), strict=True)
+        return ((rowid, chunk, file_ids[position]) for rowid, chunk, position in rows)
 
     def _load(self, rows: list[tuple[int, str, str, bytes]]) -> None:
         self.chunk_ids = np.zeros(0, dtype=object)
@@ -152,11 +164,6 @@ class EmbeddedVectorIndex:
         self._file_index = np.concatenate([self._file_index, file_index])
         self._rowids = np.concatenate([self._rowids, np.array([r[0] for r in rows], dtype=np.int64)])
         self._last_rowid = rows[-1][0]
-
-
-def _row_keys(rowids: np.ndarray, chunk_ids: np.ndarray) -> Iterator[tuple[int, str]]:
-    """The (rowid, chunk id) key of each matrix row, in the matrix's order."""
-    return zip(rowids.tolist(), chunk_ids.tolist(), strict=True)
 
 
 def _top_k(scores: np.ndarray, k: int) -> list[int]:

@@ -151,11 +151,11 @@ class SqliteStore:
             )
         ]
 
-    def vector_keys(self, model_id: str) -> list[tuple[int, str]]:
-        """(rowid, chunk id) of every vector of a model, without the vectors: what a reader compares with its
-        matrix to drop the rows removed since it last looked."""
-        rows = self._db.execute("SELECT rowid, chunk_id FROM vectors WHERE model_id = ?", (model_id,))
-        return [(int(rowid), str(chunk)) for rowid, chunk in rows]
+    def vector_keys(self, model_id: str) -> list[tuple[int, str, str]]:
+        """(rowid, chunk id, file id) of every vector of a model, without the vectors: what a reader compares
+        with its matrix to drop the rows removed since it last looked."""
+        rows = self._db.execute("SELECT rowid, chunk_id, file_id FROM vectors WHERE model_id = ?", (model_id,))
+        return [(int(rowid), str(chunk), str(file_id)) for rowid, chunk, file_id in rows]
 
     def vectors_removed(self) -> int:
         """How many times vectors were removed from the store (a counter that only grows)."""
