@@ -10,7 +10,13 @@ A third configuration indexes with Neo4j stopped (the servers configuration duri
 graph write fails and waits in the outbox). Each configuration embeds everything: each has a Milvus
 collection prefix of its own, so the team embedding cache starts empty.
 
-    .venv/bin/python bench/backends_speed.py [--docs 600] [--queries 200]
+`--split-cores` gives the servers a core of their own, as team servers on another machine would have: the
+bench (indexer, embedder and every thread they start) runs on CPU 0 in all three configurations, and every
+thread of the servers' process groups on CPU 1. Without it, all share every core, and the servers' own work
+is taken from the embedder. `--warm-servers` first indexes 200 other SciFact documents into the servers (not
+timed), as long-running team servers have compiled their queries and warmed their JVM.
+
+    .venv/bin/python bench/backends_speed.py [--docs 600] [--queries 200] [--split-cores] [--warm-servers]
 """
 
 from __future__ import annotations
@@ -84,13 +90,51 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=600)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--split-cores", action="store_true", help="the bench on CPU 0, the servers on CPU 1")
+    parser.add_argument("--warm-servers", action="store_true", help="index 200 other documents into the servers first")
     args = parser.parse_args()
     claims = [q["text"] for q in read_jsonl(SCIFACT_DIR / "queries.train.jsonl")][: args.queries]
+    if args.split_cores:
+        os.sched_setaffinity(0, {0})  # This thread; the threads and processes it starts later inherit it.
     with team_servers() as (base, neo4j, milvus):
+        if args.split_cores:
+            pin_groups([neo4j._process.pid if neo4j._process else None, milvus._runner.pid if milvus._runner else None])
+        if args.warm_servers:
+            warm_up(base, args.docs, neo4j, milvus)
         results = compare(base, args.docs, claims, neo4j, milvus)
     results.update(machine=machine(), docs=args.docs, queries=len(claims), load_average=os.getloadavg())
+    results["split_cores"], results["warm_servers"] = args.split_cores, args.warm_servers
     print_table(results)
     save_results("backends_speed", results)
+
+
+def pin_groups(pids: list[int | None], cpu: int = 1) -> None:
+    """Every thread of every process in these process groups on one CPU (threads they start later inherit it)."""
+    groups = {os.getpgid(pid) for pid in pids if pid is not None}
+    for process in Path("/proc").iterdir():
+        if not process.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(process.name)) not in groups:
+                continue
+            for thread in (process / "task").iterdir():
+                os.sched_setaffinity(int(thread.name), {cpu})
+        except (ProcessLookupError, FileNotFoundError, PermissionError):
+            continue
+
+
+def warm_up(base: Path, docs: int, neo4j: Neo4jServer, milvus: MilvusServerProcess) -> None:
+    """Index 200 SciFact documents after the measured ones into the servers, in a workspace of its own."""
+    root = base / "corpus-warm-up"
+    root.mkdir()
+    for doc in scifact_corpus()[docs : docs + 200]:
+        (root / f"{doc['_id']}.md").write_text(f"# {doc['title']}\n\n{doc['text']}\n", encoding="utf-8")
+    overrides: dict[str, Any] = {
+        "indexing": {"data_dir": str(base / "data-warm-up")},
+        "graph": {"backend": "neo4j", "uri": neo4j.uri, "user": neo4j.user, "password": neo4j.password},
+        "vectors": {"backend": "milvus", "uri": milvus.uri, "collection_prefix": "bench_warm_up"},
+    }
+    run(load_settings(overrides=overrides), root, ["warm up"])
 
 
 def compare(

@@ -68,13 +68,13 @@ _ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklm
 _GATHER_SHARED: Final = """
 UNWIND $file_ids AS file_id
 CALL (file_id) {
-  MATCH (:Chunk {workspace: $workspace, file_id: file_id})-[:MENTIONS|LINKS_TO]->(shared {workspace: $workspace})
+  MATCH (:Chunk {workspace: $workspace, file_id: file_id})-[:MENTIONS|LINKS_TO]->(shared)
   RETURN shared
   UNION
-  MATCH (:Symbol {workspace: $workspace, file_id: file_id})-[:NAMED]->(shared {workspace: $workspace})
+  MATCH (:Symbol {workspace: $workspace, file_id: file_id})-[:NAMED]->(shared)
   RETURN shared
   UNION
-  MATCH (:File {workspace: $workspace, id: file_id})-[:TAGGED|LINKS_TO|ANSWERS_TO]->(shared {workspace: $workspace})
+  MATCH (:File {workspace: $workspace, id: file_id})-[:TAGGED|LINKS_TO|ANSWERS_TO]->(shared)
   RETURN shared
 }
 RETURN collect(DISTINCT elementId(shared)) AS shared
@@ -151,11 +151,19 @@ MATCH (c:Chunk {workspace: $workspace, id: row.chunk_id})
 MERGE (c)-[:DEFINES]->(s)
 """
 
+# The names first, each once, then the edges. CREATE, not MERGE, for the edges: their chunks were written
+# afresh in this transaction (the files' old nodes went first), and the rows are distinct, so no edge exists
+# yet. Merging a Name and an edge per row cost Neo4j about 80 µs a row, half of its time on a first index.
+_WRITE_NAMES: Final = """
+UNWIND $rows AS name
+MERGE (:Name {workspace: $workspace, name: name})
+"""
+
 _WRITE_MENTIONS: Final = """
 UNWIND $rows AS row
 MATCH (c:Chunk {workspace: $workspace, id: row.chunk_id})
-MERGE (n:Name {workspace: $workspace, name: row.name})
-MERGE (c)-[:MENTIONS]->(n)
+MATCH (n:Name {workspace: $workspace, name: row.name})
+CREATE (c)-[:MENTIONS]->(n)
 """
 
 _WRITE_TAGS: Final = """
@@ -481,6 +489,9 @@ def _write_statements(updates: list[FileUpdate]) -> list[_Statement]:
     statements = []
     for query, rows_of in rows_by_query:
         rows = [row for update in updates for row in rows_of(update)]
+        if query is _WRITE_MENTIONS:
+            names = list(dict.fromkeys(row["name"] for row in rows))
+            statements += [_Statement(_WRITE_NAMES, {"rows": part}) for part in _slices(names)]
         statements += [_Statement(query, {"rows": part}) for part in _slices(rows)]
     return statements
 
