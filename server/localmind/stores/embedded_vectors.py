@@ -32,7 +32,7 @@ class EmbeddedVectorIndex:
         self._model_id = model_id
         self._dimensions = dimensions
         self._generation = -1
-        self._removed = -1  # The store's removal counter at the last whole load.
+        self._removed = -1  # The store's removal counter at the last look.
         self._last_rowid = 0  # The newest vector row in the matrix.
         self._rowids = np.zeros(0, dtype=np.int64)  # The store's row of each matrix row.
         self._lock = threading.Lock()
