@@ -49,7 +49,7 @@ def test_a_read_that_never_ends_only_delays_the_indexer(monkeypatch: pytest.Monk
     assert not waiter.is_alive(), "the wait is bounded"
 
 
-def test_a_pass_gives_way_before_each_file_and_each_embedding_step(
+def test_a_pass_gives_way_between_the_steps_of_each_file_and_each_embedding_step(
     workspace_dir: Path, tmp_path: Path, fp32: OnnxEmbedder
 ) -> None:
     calls: list[str] = []
@@ -58,5 +58,6 @@ def test_a_pass_gives_way_before_each_file_and_each_embedding_step(
     report = Indexer(workspace, settings, fp32, give_way=lambda: calls.append("give way")).run()
     files = report.files_indexed
     assert files >= 5
-    # Twice per file in phase 1 (before preparing it and before writing it), once per embedding step.
-    assert len(calls) >= 2 * files + 1
+    # Four times per file in phase 1 (before reading it, after parsing, after chunking, before writing it), once
+    # per embedding step.
+    assert len(calls) >= 4 * files + 1

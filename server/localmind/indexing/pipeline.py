@@ -135,9 +135,9 @@ class _Prepared:
 # another run waits (the pending chunks stay for that run).
 OpenFiles = Callable[[], Iterable[Path]]
 ShouldYield = Callable[[], bool]
-# Called between files and between embedding steps: returns once the editor's pending requests are answered
-# (or after a short bound), so a pass on another thread of the same process never holds the interpreter
-# while a hover waits.
+# Called between files, between a file's parse, chunk and extract steps, and between embedding steps: returns
+# once the editor's pending requests are answered (or after a short bound), so a pass on another thread of the
+# same process never holds the interpreter for long while a hover waits.
 GiveWay = Callable[[], None]
 
 
@@ -332,6 +332,7 @@ class Indexer:
             return f"binary ({exc})"
         except ValueError as exc:
             return f"unparseable: {exc}"
+        self.give_way()  # Parsing, chunking and extraction are each Python for up to tens of milliseconds.
         return self._records(scanned, doc, digest)
 
     def _parse(self, rel_path: str, data: bytes, report: IndexReport) -> ParsedDocument:
@@ -349,6 +350,7 @@ class Indexer:
         file_id = ids.file_id(self.workspace.key, scanned.root, scanned.rel_path)
         spans = self.embedder.tokenizer.token_spans
         chunks = chunk_document(doc, spans, self.settings.chunk_tokens, self.settings.chunk_overlap)
+        self.give_way()
         graph = extract(file_id, scanned.rel_path, doc, chunks)
         record = FileRecord(
             id=file_id,
