@@ -98,8 +98,9 @@ def baselines(workspace: Path, embedder: OnnxEmbedder, keep: Path | None) -> dic
     def by_bm25(query: str) -> list[str]:
         return [paths[i] for i in bm25.rank(query, DEPTH)]
 
+    position = {path: number for number, path in enumerate(paths)}
+
     def fused(query: str) -> list[str]:
-        position = {path: number for number, path in enumerate(paths)}
         rankings = [[position[p] for p in by_bm25(query)], [position[p] for p in dense.rank(query)]]
         return [paths[i] for i in rrf(rankings)]
 

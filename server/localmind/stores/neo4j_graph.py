@@ -155,8 +155,8 @@ MERGE (c)-[:DEFINES]->(s)
 # afresh in this transaction (the files' old nodes went first), and the rows are distinct, so no edge exists
 # yet. Merging a Name and an edge per row cost Neo4j about 80 µs a row, half of its time on a first index.
 _WRITE_NAMES: Final = """
-UNWIND $rows AS name
-MERGE (:Name {workspace: $workspace, name: name})
+UNWIND $rows AS row
+MERGE (:Name {workspace: $workspace, name: row.name})
 """
 
 _WRITE_MENTIONS: Final = """
@@ -482,6 +482,7 @@ def _write_statements(updates: list[FileUpdate]) -> list[_Statement]:
         (_WRITE_SECTIONS, _section_rows),
         (_WRITE_IN_SECTION, _in_section_rows),
         (_WRITE_SYMBOLS, _symbol_rows),
+        (_WRITE_NAMES, _mentioned_name_rows),
         (_WRITE_MENTIONS, _mention_rows),
         (_WRITE_TAGS, _tag_rows),
         (_WRITE_LINKS, _link_rows),
@@ -489,9 +490,6 @@ def _write_statements(updates: list[FileUpdate]) -> list[_Statement]:
     statements = []
     for query, rows_of in rows_by_query:
         rows = [row for update in updates for row in rows_of(update)]
-        if query is _WRITE_MENTIONS:
-            names = list(dict.fromkeys(row["name"] for row in rows))
-            statements += [_Statement(_WRITE_NAMES, {"rows": part}) for part in _slices(names)]
         statements += [_Statement(query, {"rows": part}) for part in _slices(rows)]
     return statements
 
@@ -599,6 +597,11 @@ def _symbol_rows(update: FileUpdate) -> list[Row]:
         }
         for s in update.symbols
     ]
+
+
+def _mentioned_name_rows(update: FileUpdate) -> list[Row]:
+    """Each name the file mentions, once (MERGE makes a name that another file of the batch mentions one node)."""
+    return [{"name": name} for name in dict.fromkeys(name for _, name in update.mentions)]
 
 
 def _mention_rows(update: FileUpdate) -> list[Row]:
