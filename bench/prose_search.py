@@ -12,7 +12,11 @@ count the first answering file.
   180-word windows, a file scored by its best window; and the plain RRF of the two (k = 60, top 100 each).
   The dense baseline uses the same embedder as Local Mind (the default variant), so both see the same vectors.
 
-    .venv/bin/python bench/prose_search.py [--keep DIR] [--limit N]
+    .venv/bin/python bench/prose_search.py [--keep DIR] [--limit N] [--with-code]
+
+`--with-code` asks the same questions in a workspace that also holds code: Jinja2's package source and
+Cobra's Go files (the pinned corpora of bench/code_search.py) in a `code/` folder beside the docs. It measures
+what code-first ranking costs a question about prose. The baselines still see the docs only.
 
 `--keep DIR` keeps Local Mind's data folder and the baseline's window vectors between runs (a later run
 re-indexes only what changed). A full run here: indexing about 22k chunks and embedding about 10k windows.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -33,6 +38,7 @@ import numpy as np
 
 from baselines import Bm25Ranker, english_words, rrf
 from benchlib import machine, read_jsonl, save_results
+from code_search import DEFAULT_CACHE, FETCHERS
 from index_speed import python_docs, workspace_from
 from localmind.embeddings import OnnxEmbedder, load_embedder
 from localmind.retrieval import parse_query
@@ -50,6 +56,7 @@ LOCALMIND_SIGNALS: dict[str, tuple[str, ...]] = {
 }
 
 Ranker = Callable[[str], list[str]]
+CODE_FOLDER = "code"
 
 
 class WindowDense:
@@ -139,10 +146,26 @@ def score(ranker: Ranker, questions: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def place_code(folder: Path, wanted: bool) -> None:
+    """Copies Jinja2's package source and Cobra's non-test Go files into `folder`, or removes it."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    if not wanted:
+        return
+    jinja2, cobra = FETCHERS["jinja2"](DEFAULT_CACHE), FETCHERS["cobra"](DEFAULT_CACHE)
+    shutil.copytree(jinja2.workspace / "src", folder / "jinja2")
+    (folder / "cobra").mkdir()
+    for source in cobra.workspace.rglob("*.go"):
+        target = folder / "cobra" / source.relative_to(cobra.workspace)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--keep", type=Path, help="keep Local Mind's data folder and the window vectors here")
     parser.add_argument("--limit", type=int, help="only the first N questions")
+    parser.add_argument("--with-code", action="store_true", help="add Jinja2's and Cobra's code to the workspace")
     args = parser.parse_args()
     questions = list(read_jsonl(QUESTIONS))[: args.limit]
     embedder = load_embedder(None)
@@ -154,16 +177,19 @@ def main() -> None:
         missing = [a for q in questions for a in q["answers"] if not (workspace / a).is_file()]
         if missing:
             raise SystemExit(f"answers not in the corpus: {missing}")
+        place_code(workspace / CODE_FOLDER, args.with_code)
         data = (keep or Path(scratch)) / "data"
         systems = baselines(workspace, embedder, keep) | localmind(workspace, data, embedder)
         results = {name: score(ranker, questions) for name, ranker in systems.items()}
-    print(f"\npython3.11 docs: {len(questions)} questions, file level", file=sys.stderr)
+    corpus = "python3.11 docs" + (" with Jinja2's and Cobra's code" if args.with_code else "")
+    print(f"\n{corpus}: {len(questions)} questions, file level", file=sys.stderr)
     print(f"{'system':50} MRR@10  S@10", file=sys.stderr)
     for name, row in results.items():
         print(f"{name:50} {row['mrr@10']:.3f}  {row['success@10']:.2f}", file=sys.stderr)
-    report = {"machine": machine(), "model": embedder.model_id, "questions": len(questions), "systems": results}
+    report = {"machine": machine(), "model": embedder.model_id, "with_code": args.with_code}
+    report |= {"questions": len(questions), "systems": results}
     print(json.dumps(report, indent=2))
-    print(f"wrote {save_results('prose_search', report)}", file=sys.stderr)
+    print(f"wrote {save_results('prose_search' + ('-with-code' if args.with_code else ''), report)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

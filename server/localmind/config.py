@@ -152,8 +152,9 @@ class RetrievalSettings(_Section):
         0.8,
         ge=0.0,
         le=10.0,
-        description="Scale of prose hits (docs, notes) against code in the fusion: below 1, the code that does "
-        "something ranks before the prose that describes it.",
+        description="Scale of prose hits (docs, notes) against code in a query about code (one where code is at "
+        "least a fifth of the signals' top 10), where code is ranked among code and prose among prose: below 1, "
+        "the code that does something ranks before the prose that describes it. Other queries are not scaled.",
     )
     candidates: int = Field(100, ge=10, le=2000, description="Hits each signal contributes before fusion.")
     graph_seeds: int = Field(10, ge=0, le=100, description="Top dense/lexical hits the graph expands from.")

@@ -44,6 +44,12 @@ LEDGER += "".join(
     for step in range(14)
 )
 LEDGER += "        return False\n"
+# Docs that describe the retry at length, in the words a user would ask with.
+PAYMENTS = "".join(
+    f"# Failed payments, part {part}\n\nWhen a payment fails, the ledger retries the failed payment and waits "
+    f"longer after each refusal: a failed payment is retried up to {part + 13} times.\n\n"
+    for part in range(4)
+)
 NOTE = "---\ntitle: Billing handbook\ntags: [billing]\n---\n\n# Billing handbook\n\nCustomers get a receipt by mail.\n"
 
 
@@ -53,6 +59,8 @@ def searcher(tmp_path_factory: pytest.TempPathFactory, fp32: OnnxEmbedder) -> It
     (root / "billing").mkdir(parents=True)
     (root / "billing" / "ledger.py").write_text(LEDGER, encoding="utf-8")
     (root / "handbook.md").write_text(NOTE, encoding="utf-8")
+    (root / "docs").mkdir()
+    (root / "docs" / "payments.md").write_text(PAYMENTS, encoding="utf-8")
     settings = IndexingSettings(data_dir=tmp_path_factory.mktemp("code-hits-data"))
     workspace = open_workspace([root], settings)
     Indexer(workspace, settings, fp32).run()
@@ -93,6 +101,17 @@ def test_the_class_header_is_its_own_hit_and_prose_skips_its_front_matter(search
     note = next(hit for hit in searcher.search(parse_query(query="receipt by mail", k=10)) if hit.kind == "notes")
     assert note.range.start.line == 5 and "title:" not in note.snippet
     assert note.symbol is None and note.definition is None
+
+
+def test_the_code_that_does_it_comes_before_the_docs_that_describe_it(searcher: Searcher) -> None:
+    query = "how is a failed payment retried, waiting longer after each refusal"
+    for signal in ("dense", "lexical"):
+        [first] = searcher.search(parse_query(query=query, k=1, signals=(signal,)))
+        assert first.path == "docs/payments.md", f"{signal} alone ranks the docs first"
+    hits = searcher.search(parse_query(query=query, k=5))
+    assert hits[0].symbol == "Ledger.retry_failed_payment"
+    assert hits[0].ranks == {"dense": 1, "lexical": 1}, "ranked among code, not behind the docs"
+    assert hits[1].path == "docs/payments.md"
 
 
 def test_a_note_that_matches_well_still_comes_first(searcher: Searcher) -> None:

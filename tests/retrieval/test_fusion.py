@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from localmind.retrieval.fusion import reciprocal_rank_fusion
+from localmind.retrieval.fusion import asks_about_code, kind_aware_fusion, reciprocal_rank_fusion
 
 
 def test_scores_are_weighted_reciprocal_ranks() -> None:
@@ -97,3 +97,56 @@ def test_a_prior_scales_a_units_score() -> None:
     scaled = reciprocal_rank_fusion(rankings, {}, 60, prior=lambda chunk: 0.9 if chunk == "note" else 1.0)
     assert [hit.chunk_id for hit in scaled] == ["code", "note"]
     assert math.isclose(scaled[1].score, 0.9 * 2 / 61)
+
+
+def _is_code(chunk: str) -> bool:
+    return chunk.startswith("code")
+
+
+def test_in_a_query_about_code_code_ranks_among_code_before_the_prose_about_it() -> None:
+    # Four doc sections outrank the defining code in both signals; the other top hits are code.
+    docs = ["doc1", "doc2", "doc3", "doc4"]
+    rankings = {
+        "dense": [*docs, "code-answer", "code-x", "code-y"],
+        "lexical": [*docs, "code-answer", "code-y", "code-x"],
+    }
+    plain = reciprocal_rank_fusion(rankings, {}, 60)
+    assert plain[0].chunk_id == "doc1" and [h.chunk_id for h in plain].index("code-answer") == 4
+    fused = kind_aware_fusion(rankings, {}, 60, is_code=_is_code, prose_weight=0.8)
+    assert [hit.chunk_id for hit in fused][:4] == ["code-answer", "code-x", "code-y", "doc1"]
+    answer = fused[0]
+    assert answer.ranks == {"dense": 1, "lexical": 1}  # First among the code, in each signal.
+    assert math.isclose(answer.score, 2 / 61)
+    assert math.isclose(fused[3].score, 0.8 * 2 / 61)
+
+
+def test_a_query_about_prose_is_one_plain_fusion_and_a_lone_script_does_not_jump_ahead() -> None:
+    # The workspace's one script is 10th by meaning (1 code unit of 20 in the top 10s); fused by kind it
+    # would be first among the code, with a score above every note's scaled one.
+    notes = [f"note{n}" for n in range(20)]
+    rankings = {"dense": [*notes[:9], "code-script", *notes[9:]], "lexical": notes[::-1]}
+    assert not asks_about_code(rankings, {}, _is_code)
+    fused = kind_aware_fusion(rankings, {}, 60, is_code=_is_code, prose_weight=0.8)
+    plain = reciprocal_rank_fusion(rankings, {}, 60)
+    assert [(h.chunk_id, h.score) for h in fused] == [(h.chunk_id, h.score) for h in plain]
+    assert [h.chunk_id for h in fused].index("code-script") > 10
+
+
+@pytest.mark.parametrize(("code_in_top", "asks"), [(0, False), (3, False), (4, True), (10, True)])
+def test_a_query_asks_about_code_from_a_fifth_of_code_in_the_signals_top_ten(code_in_top: int, asks: bool) -> None:
+    # Two signals, 20 units in their top 10s: 4 of them code is a fifth.
+    dense = [f"code{n}" for n in range(code_in_top)] + [f"doc{n}" for n in range(20)]
+    lexical = [f"doc{n}" for n in range(20)]
+    assert asks_about_code({"dense": dense, "lexical": lexical}, {}, _is_code) is asks
+
+
+def test_a_zero_weight_signal_does_not_count_towards_the_intent() -> None:
+    rankings = {"dense": [f"doc{n}" for n in range(10)], "graph": [f"code{n}" for n in range(10)]}
+    assert asks_about_code(rankings, {"graph": 1.0}, _is_code)
+    assert not asks_about_code(rankings, {"graph": 0.0}, _is_code)
+
+
+def test_a_single_signal_keeps_its_own_order_whatever_the_kinds() -> None:
+    rankings = {"dense": ["doc1", "code1", "code2", "code3"]}
+    fused = kind_aware_fusion(rankings, {}, 60, is_code=_is_code, prose_weight=0.5)
+    assert [hit.chunk_id for hit in fused] == ["doc1", "code1", "code2", "code3"]

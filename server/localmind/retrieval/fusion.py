@@ -10,12 +10,25 @@ chunk ranked best by any signal.
 Measured on the code-search sets of docs/BENCHMARKS.md, fusing units rather than chunks raised MRR@10 by
 0.03 on both sets; the graph walk as a third ranked signal lowered it on two of three sets, so it is off by
 default (retrieval.weight_graph = 0).
+
+Code and prose compete by kind when a query asks about code (`kind_aware_fusion`): in a workspace with
+docs, the pages that describe a feature outnumber the definitions that do it, so they push the defining
+code down every signal's list, and no scale applied after one global fusion brings it back. Whether a query
+asks about code is read from its own evidence: the share of code among what the signals rank first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
+
+# A query asks about code when at least this share of the units that the weighted signals rank in their top
+# INTENT_DEPTH is code. Measured (docs/BENCHMARKS.md): questions about Jinja2 and Cobra had from 0.3 to 1 of
+# code there; the Python docs' questions, asked in a workspace that also held those two code bases, had 0 in
+# 34 of 40 and none above 0.2.
+CODE_INTENT_SHARE = 0.2
+INTENT_DEPTH = 10
 
 # A signal is named in a hit's provenance when it ranked the hit within its own top this many: a signal that
 # merely listed it at rank 80 did not find it in any sense a user means.
@@ -44,6 +57,10 @@ def _chunk_itself(chunk_id: str) -> Hashable:
 
 def _no_prior(_chunk_id: str) -> float:
     return 1.0
+
+
+def _constant(value: float, _chunk_id: str) -> float:
+    return value
 
 
 def reciprocal_rank_fusion(
@@ -87,3 +104,48 @@ def _units_in_order(ranking: Sequence[str], unit_of: Callable[[str], Hashable]) 
             seen.add(unit)
             units.append((unit, chunk_id))
     return units
+
+
+def kind_aware_fusion(
+    rankings: Mapping[str, Sequence[str]],
+    weights: Mapping[str, float],
+    k: int,
+    *,
+    is_code: Callable[[str], bool],
+    prose_weight: float,
+    depth: Mapping[str, int] | None = None,
+    unit_of: Callable[[str], Hashable] = _chunk_itself,
+) -> list[Fused]:
+    """Units fused so that the code that does something ranks before the prose that describes it, when the
+    query asks about code; otherwise one plain fusion of every unit.
+
+    For a query about code (see `asks_about_code`), code is fused with code and prose with prose, each by
+    its rank among its own kind, and prose scores are scaled by `prose_weight`. A query whose signals rank
+    (almost) no code first is about prose: one fusion, no scale, so a workspace's only script does not jump
+    ahead of the notes a question is about. Fusing a single signal always keeps its own order.
+    """
+    fuse = partial(reciprocal_rank_fusion, weights=weights, k=k, depth=depth, unit_of=unit_of)
+    if len(rankings) < 2 or not asks_about_code(rankings, weights, is_code, unit_of):
+        return fuse(rankings)
+    fused: list[Fused] = []
+    for kind_is_code, scale in ((True, 1.0), (False, prose_weight)):
+        of_kind = {signal: [c for c in ranking if is_code(c) == kind_is_code] for signal, ranking in rankings.items()}
+        fused.extend(fuse(of_kind, prior=partial(_constant, scale)))
+    return sorted(fused, key=lambda hit: -hit.score)
+
+
+def asks_about_code(
+    rankings: Mapping[str, Sequence[str]],
+    weights: Mapping[str, float],
+    is_code: Callable[[str], bool],
+    unit_of: Callable[[str], Hashable] = _chunk_itself,
+) -> bool:
+    """Whether code makes at least CODE_INTENT_SHARE of the units the weighted signals rank in their top
+    INTENT_DEPTH."""
+    top = [
+        chunk_id
+        for signal, ranking in rankings.items()
+        if weights.get(signal, 1.0) > 0
+        for _, chunk_id in _units_in_order(ranking, unit_of)[:INTENT_DEPTH]
+    ]
+    return bool(top) and sum(map(is_code, top)) >= CODE_INTENT_SHARE * len(top)

@@ -1,5 +1,5 @@
 """Hybrid search over a workspace's store: dense + BM25 (+ the graph walk, when weighted), fused by reciprocal
-rank over units (definitions, sections), prose scaled against code."""
+rank over units (definitions, sections); in a query about code, code ranked before the prose about it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pathspec
 from localmind.config import RetrievalSettings
 from localmind.embeddings import OnnxEmbedder
 from localmind.observability.context import carry
-from localmind.retrieval.fusion import Fused, reciprocal_rank_fusion
+from localmind.retrieval.fusion import Fused, kind_aware_fusion, reciprocal_rank_fusion
 from localmind.retrieval.graph import graph_ranking
 from localmind.retrieval.lexical import bm25_search
 from localmind.retrieval.query import SearchQuery, parse_query
@@ -102,16 +102,16 @@ class Searcher:
         return self._hits(self._fuse(rankings, units), query, k, allowed)
 
     def _fuse(self, rankings: dict[str, list[str]], units: dict[str, Unit]) -> list[Fused]:
-        """Units fused by reciprocal rank, the graph counted in its top hits, prose scaled by prose_weight when
-        signals are fused (a single signal asked for alone keeps its own order)."""
-        prose_weight = self.settings.prose_weight if len(rankings) > 1 else 1.0
-        return reciprocal_rank_fusion(
+        """Units fused by reciprocal rank, the graph counted in its top hits; in a query about code, code
+        competes with code and prose with prose, prose scaled by prose_weight (see kind_aware_fusion)."""
+        return kind_aware_fusion(
             rankings,
             self._weights(rankings),
             self.settings.rrf_k,
+            is_code=lambda chunk: units[chunk].is_code if chunk in units else True,
+            prose_weight=self.settings.prose_weight,
             depth={"graph": self.settings.graph_depth},
             unit_of=lambda chunk: units[chunk].key if chunk in units else chunk,
-            prior=lambda chunk: prose_weight if chunk in units and not units[chunk].is_code else 1.0,
         )
 
     def _units(self, chunk_ids: list[str]) -> dict[str, Unit]:
