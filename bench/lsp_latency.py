@@ -231,6 +231,7 @@ class Sample:
     seconds: float
     answered: bool  # True when the answer was not empty.
     store_changed: bool  # True when the store's generation moved since the previous request.
+    embedding: bool = False  # True when the run's last progress report before the request was phase 2's.
 
 
 @dataclass
@@ -251,15 +252,19 @@ class Samples:
 
 
 def summarize(samples: list[Sample]) -> dict[str, Any]:
-    """Percentiles of all samples, then of those that found the store changed and of those that did not."""
-    changed = [s.seconds for s in samples if s.store_changed]
-    unchanged = [s.seconds for s in samples if not s.store_changed]
+    """Percentiles of all samples, then split by whether they found the store changed, and by the indexing
+    phase they were sent in (phase 1: files parsed and written; phase 2: chunks embedded)."""
+    groups = {
+        "store_changed": [s.seconds for s in samples if s.store_changed],
+        "store_unchanged": [s.seconds for s in samples if not s.store_changed],
+        "phase_1": [s.seconds for s in samples if not s.embedding],
+        "phase_2": [s.seconds for s in samples if s.embedding],
+    }
     return {
         **percentiles([s.seconds for s in samples]),
         "n": len(samples),
         "non_empty": sum(s.answered for s in samples),
-        "store_changed": {"n": len(changed), **(percentiles(changed) if changed else {})},
-        "store_unchanged": {"n": len(unchanged), **(percentiles(unchanged) if unchanged else {})},
+        **{name: {"n": len(values), **(percentiles(values) if values else {})} for name, values in groups.items()},
     }
 
 
@@ -289,16 +294,24 @@ class Workload:
     queries: list[str]
     generation: StoreGeneration
     sent: int = 0
+    run_token: Any = None  # The progress token of the indexing run being sampled, if any.
+
+    def embedding(self) -> bool:
+        """Whether the sampled run's last progress report is phase 2's ("…; embedding n/m chunks…")."""
+        if self.run_token is None:
+            return False
+        report = last_report(self.client, self.run_token)
+        return report is not None and "embedding" in report
 
     async def pair(self) -> list[Sample]:
         """One hover and one workspace/symbol request, the next of each list (round robin)."""
         target = self.targets[self.sent % len(self.targets)]
         query = self.queries[self.sent % len(self.queries)]
         self.sent += 1
-        changed = self.generation.moved()
-        hovered = Sample("hover", *await hover(self.client, self.root, target), changed)
-        changed = self.generation.moved()
-        return [hovered, Sample("symbol", *await workspace_symbol(self.client, query), changed)]
+        changed, embedding = self.generation.moved(), self.embedding()
+        hovered = Sample("hover", *await hover(self.client, self.root, target), changed, embedding)
+        changed, embedding = self.generation.moved(), self.embedding()
+        return [hovered, Sample("symbol", *await workspace_symbol(self.client, query), changed, embedding)]
 
 
 async def measure_idle(work: Workload, count: int) -> Samples:
@@ -316,6 +329,14 @@ def proc_status(pid: int) -> dict[str, float]:
         if key in ("VmRSS", "VmHWM"):
             values[key] = int(rest.split()[0]) / 1024
     return values
+
+
+def children_rss(pid: int) -> float:
+    """The VmRSS of a process's children (the language server's file-parsing worker), in MiB."""
+    children = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children.update((task / "children").read_text().split())
+    return sum(proc_status(int(child))["VmRSS"] for child in children)
 
 
 class RssPoller:
@@ -385,7 +406,9 @@ async def collect_until_end(work: Workload, token: Any, samples: Samples, count:
 async def sample_run(work: Workload, token: Any, samples: Samples, count: int, think_s: float) -> dict[str, Any]:
     """Samples for one run; then the run is cancelled, unless it has ended already, and its `end` awaited."""
     client, began, first = work.client, time.perf_counter(), last_report(work.client, token)
+    work.run_token = token
     dropped = await collect_until_end(work, token, samples, count, think_s)
+    work.run_token = None
     sampled_s, progress = time.perf_counter() - began, last_report(client, token)
     cancelled = not ended(client, token)
     if cancelled:
@@ -472,7 +495,7 @@ async def reindex_phase(work: Workload, files: dict[str, str], count: int, think
         samples, runs = await measure_reindex(work, files, count, think_s)
     finally:
         poller.stop()
-    rss = {"peak_rss_polled": poller.peak_mib, **proc_status(pid)}
+    rss = {"peak_rss_polled": poller.peak_mib, **proc_status(pid), "children_VmRSS": children_rss(pid)}
     return {"reindex": {**samples.summary(), "runs": runs}, "rss_mib_reindex": rss}
 
 
@@ -499,10 +522,13 @@ def print_table(results: dict[str, Any]) -> None:
             if phase == "reindex":
                 print(row("", "  after a store change", p["store_changed"]), file=sys.stderr)
                 print(row("", "  store unchanged", p["store_unchanged"]), file=sys.stderr)
+                print(row("", "  in phase 1 (files)", p["phase_1"]), file=sys.stderr)
+                print(row("", "  in phase 2 (embedding)", p["phase_2"]), file=sys.stderr)
     rss, peak = results["rss_mib"]["after_initial_index"], results["rss_mib_reindex"]
     print(
         f"RSS after the initial index {rss['VmRSS']:.0f} MiB (HWM {rss['VmHWM']:.0f}); during the re-index "
-        f"peak {peak['peak_rss_polled']:.0f} MiB (HWM {peak['VmHWM']:.0f})",
+        f"peak {peak['peak_rss_polled']:.0f} MiB (HWM {peak['VmHWM']:.0f}); its child processes after the "
+        f"re-index {peak.get('children_VmRSS', 0):.0f} MiB",
         file=sys.stderr,
     )
     print(f"load average {results['load_average']}", file=sys.stderr)

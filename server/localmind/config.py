@@ -122,6 +122,11 @@ class IndexingSettings(_Section):
     chunk_tokens: int = Field(200, ge=100, le=8000, description="Chunk size in the embedding model's tokens.")
     chunk_overlap: int = Field(32, ge=0, le=4000, description="Tokens shared by consecutive chunks.")
     data_dir: Path | None = Field(None, description="Where workspace stores live; default: the user data folder.")
+    parse_worker: bool = Field(
+        True,
+        description="In the language server, parse and chunk files in a worker process of its own, so hovers "
+        "and searches never wait behind parsing (false: on the indexing thread, as the command line does).",
+    )
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> IndexingSettings:

@@ -26,6 +26,7 @@ from localmind.chat.summarize import Summarizer
 from localmind.config import Settings
 from localmind.embeddings import OnnxEmbedder
 from localmind.indexing.pipeline import IndexCancelled, IndexReport, OpenFiles, Progress, ShouldYield, replay_outbox
+from localmind.indexing.preparation import ProcessPreparer
 from localmind.indexing.workspace import Workspace
 from localmind.observability import metrics
 from localmind.observability.context import bound, carry, new_correlation_id
@@ -49,6 +50,8 @@ class WorkspaceService:
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localmind-read")
         self._reads = PendingReads()
         self._indexer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localmind-index")
+        # Files are parsed and chunked in a process of their own, so requests never wait behind that Python.
+        self._parse_worker = ProcessPreparer(INDEXING_NICE) if self.settings.indexing.parse_worker else None
         self._readers: Readers | None = None
         self._replay_started = False
         self._replay_lock = threading.Lock()
@@ -155,7 +158,12 @@ class WorkspaceService:
         try:
             self.remote()
             indexer = self.components.indexer(
-                progress, self._index_embedder(), open_files, should_yield, self._reads.wait_until_answered
+                progress,
+                self._index_embedder(),
+                open_files,
+                should_yield,
+                self._reads.wait_until_answered,
+                self._parse_worker,
             )
             report = indexer.run()
             metrics.CHUNKS_INDEXED.inc(report.chunks_written)
@@ -242,6 +250,8 @@ class WorkspaceService:
         """Stop both threads after their current work and close the reader's connections."""
         self._stop.set()
         self._indexer.shutdown(wait=True, cancel_futures=True)
+        if self._parse_worker is not None:
+            self._parse_worker.close()
         if self._readers is not None:
             self._reader.submit(self._close_readers).result()
         self._reader.shutdown(wait=True, cancel_futures=True)

@@ -24,6 +24,7 @@ from localmind.embeddings import OnnxEmbedder, load_embedder
 from localmind.errors import LocalMindError
 from localmind.indexing import ids
 from localmind.indexing.pipeline import GiveWay, Indexer, OpenFiles, ProgressCallback, ShouldYield
+from localmind.indexing.preparation import ProcessPreparer
 from localmind.indexing.workspace import Workspace, find_workspace, open_workspace
 from localmind.resilience import Attempted, Guarded, Resilience
 from localmind.retrieval import Searcher
@@ -188,10 +189,11 @@ class Components:
         open_files: OpenFiles | None = None,
         should_yield: ShouldYield | None = None,
         give_way: GiveWay | None = None,
+        worker: ProcessPreparer | None = None,
     ) -> Indexer:
         """An indexer feeding the selected server backends; it embeds with `embedder` (by default the guarded
         shared embedder), `open_files` first, stops embedding early when `should_yield` says so, and calls
-        `give_way` between files and steps."""
+        `give_way` between files and steps; `worker` (the caller's) parses and chunks files, when given."""
         remote = self.remote()
         embedder = embedder or self.guarded_embedder()
         settings = self.settings.indexing
@@ -207,6 +209,7 @@ class Components:
             remote.cache,
             scope,
             give_way,
+            worker,
         )
 
     def chat(self, conversations: Conversations | None = None) -> Chat:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from localmind.stores import sqlite_store
 from localmind.stores.embedded_vectors import EmbeddedVectorIndex
 from localmind.stores.records import ChunkRecord, FileRecord, FileUpdate, PendingVector
 from localmind.stores.sqlite_store import SqliteStore
@@ -106,3 +107,22 @@ def test_vectors_alone_move_the_generation_but_not_the_files_generation(store: S
     assert store.generation() == generation + 1 and store.files_generation() == files_generation
     store.delete_file("f9")
     assert store.files_generation() == files_generation + 1
+
+
+def test_a_reader_behind_a_pruned_removal_log_loads_the_matrix_whole(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = EmbeddedVectorIndex(store, "m", DIMENSIONS)
+    query = np.random.default_rng(7).standard_normal(DIMENSIONS).astype(np.float32)
+    index.search(query, 5)
+    whole_loads: list[int] = []
+    load = index._load
+    monkeypatch.setattr(index, "_load", lambda rows: (whole_loads.append(len(rows)), load(rows)))
+    store.delete_file("f1")  # Logged and seen: dropped by the log, no reload.
+    assert [c for c, _ in index.search(query, 100)] == brute_force(store, query, None)
+    assert whole_loads == []
+    monkeypatch.setattr(sqlite_store, "_REMOVAL_LOG_ENTRIES", 2)
+    for f in (2, 3, 4):  # Three files' rows removed while the reader does not look: the log keeps 2 entries.
+        store.delete_file(f"f{f}")
+    assert [c for c, _ in index.search(query, 100)] == brute_force(store, query, None)
+    assert whole_loads == [len(brute_force(store, query, None))]

@@ -3,6 +3,7 @@ cancellation, a breaker closing, and shutdown. And `status.py`'s rules over plai
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import threading
 import time
@@ -126,3 +127,31 @@ def test_a_path_is_located_in_its_innermost_root(tmp_path: Path) -> None:
     assert workspace.locate(inner / "notes" / "a.md") == (inner.resolve(), "notes/a.md")
     assert workspace.locate(outer / "b.py") == (outer.resolve(), "b.py")
     assert workspace.locate(tmp_path / "elsewhere.md") is None
+
+
+@pytest.mark.parametrize("parse_worker", [True, False])
+def test_files_are_parsed_in_a_worker_process_unless_turned_off(
+    tmp_path: Path, model_cache: Path, fp32: OnnxEmbedder, parse_worker: bool
+) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(FIXTURE_WORKSPACE, root)
+    settings = Settings.model_validate(
+        {
+            "indexing": {"data_dir": str(tmp_path / "data"), "parse_worker": parse_worker},
+            "embeddings": {"cache_dir": str(model_cache)},
+        }
+    )
+    before = set(multiprocessing.active_children())
+    service = WorkspaceService([root], settings, Components.for_roots([root], settings, fp32))
+    try:
+        report = service.index(lambda _event: None, lambda: False).result(timeout=300)
+        assert report.files_indexed > 0
+        workers = set(multiprocessing.active_children()) - before
+        assert len(workers) == (1 if parse_worker else 0)
+        [hit, *_] = service.read(lambda readers: readers.searcher.search(parse_query(query="settings"))).result()
+        assert hit.path
+    finally:
+        service.close()
+    for worker in workers:
+        worker.join(10)
+        assert not worker.is_alive()

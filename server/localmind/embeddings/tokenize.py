@@ -41,6 +41,7 @@ class TextTokenizer:
     """Wraps a tokenizers.Tokenizer with the model's truncation and no fixed padding."""
 
     def __init__(self, path: Path, max_tokens: int) -> None:
+        self.path = path
         try:
             self._tokenizer = Tokenizer.from_file(str(path))
         except Exception as exc:  # The library raises a bare Exception for unreadable files.

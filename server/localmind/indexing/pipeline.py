@@ -29,16 +29,18 @@ from localmind.config import IndexingSettings
 from localmind.embeddings import OnnxEmbedder
 from localmind.errors import ConfigError, LocalMindError
 from localmind.indexing import ids
-from localmind.indexing.chunker import chunk_document
-from localmind.indexing.decode import BinaryFile, decode
-from localmind.indexing.documents import ParsedDocument
-from localmind.indexing.extract import FileGraph, extract
-from localmind.indexing.parsers import is_pdf, parse_file, parse_pdf
+from localmind.indexing.preparation import (
+    InlinePreparer,
+    Outcome,
+    Prepared,
+    PrepareJob,
+    PrepareSettings,
+    ProcessPreparer,
+)
 from localmind.indexing.scanner import ScannedFile, Skipped, scan
 from localmind.indexing.workspace import Workspace
-from localmind.secret_masking import redact
 from localmind.stores.ports import EmbeddingCache, IndexStore, ReplicaSink, StoreError
-from localmind.stores.records import FileRecord, FileState, FileUpdate, PendingVector
+from localmind.stores.records import FileState, FileUpdate, PendingVector
 from localmind.stores.replication import BackgroundReplicator, DrainReport, Replicator
 from localmind.stores.server_scope import ServerScope, adopt_scope
 from localmind.stores.sqlite_store import SqliteStore
@@ -123,14 +125,6 @@ class IndexCancelled(LocalMindError):
     """Raised by a progress callback to stop a run; the files written so far stay, whole."""
 
 
-@dataclass
-class _Prepared:
-    scanned: ScannedFile
-    record: FileRecord
-    graph: FileGraph
-    embed_texts: list[str]
-
-
 # What tells a run which files the user has open (absolute paths), and whether to stop phase 2 early because
 # another run waits (the pending chunks stay for that run).
 OpenFiles = Callable[[], Iterable[Path]]
@@ -162,11 +156,13 @@ class Indexer:
         team_cache: EmbeddingCache | None = None,
         scope: ServerScope | None = None,
         give_way: GiveWay | None = None,
+        worker: ProcessPreparer | None = None,
     ) -> None:
         """`sinks` are server backends (by name) fed from the store's outbox after every batch of files,
         under the workspace key `scope` names; `open_files` are embedded first in phase 2, which stops early
         when `should_yield` says so. `team_cache` lends vectors a teammate embedded, and gets ours.
-        `give_way` is called between files and between embedding steps (see GiveWay)."""
+        `give_way` is called between files and between embedding steps (see GiveWay). Changed files are parsed
+        and chunked by `worker`, a process of the caller's, or on this thread when there is none."""
         check_chunk_settings(settings, embedder)
         self.workspace = workspace
         self.settings = settings
@@ -176,6 +172,17 @@ class Indexer:
         self.open_files = open_files or (lambda: ())
         self.should_yield = should_yield or (lambda: False)
         self.give_way = give_way or (lambda: None)
+        self.worker = worker
+        self.inline = InlinePreparer(embedder.tokenizer.token_spans, self.give_way)
+        self.prepare_settings = PrepareSettings(
+            workspace_key=workspace.key,
+            model_id=embedder.model_id,
+            chunk_tokens=settings.chunk_tokens,
+            chunk_overlap=settings.chunk_overlap,
+            redact_secrets=settings.redact_secrets,
+            tokenizer_path=embedder.tokenizer.path,
+            max_tokens=embedder.tokenizer.max_tokens,
+        )
         self.team = _TeamCache(team_cache, embedder)
         self.scope = scope
         self.last_drain: DrainReport | None = None
@@ -295,17 +302,17 @@ class Indexer:
         report: IndexReport,
         file_written: Callable[[], None] = lambda: None,
     ) -> None:
+        jobs = [_job(scanned, known.get(scanned.rel_path)) for scanned in batch]
         prepared = []
-        for scanned in batch:
-            self.give_way()
-            outcome = self._prepare(scanned, known.get(scanned.rel_path), report)
+        for job, outcome in zip(jobs, self._prepare(jobs), strict=True):
             if isinstance(outcome, str):
-                skips.append((scanned.rel_path, outcome))
+                skips.append((job.scanned.rel_path, outcome))
             elif outcome is None:  # Same bytes, new modification time: remember it, skip the work.
-                store.touch_file(known[scanned.rel_path].id, scanned.size, scanned.mtime_ns)
+                store.touch_file(known[job.scanned.rel_path].id, job.scanned.size, job.scanned.mtime_ns)
             else:
+                report.secrets_redacted += outcome.secrets_redacted
                 prepared.append(outcome)
-        texts = {ids.text_hash(t): t for item in prepared for t in item.embed_texts}
+        texts = {h: t for item in prepared for h, t in zip(item.embed_hashes, item.embed_texts, strict=True)}
         cached = store.cached_vectors(self.embedder.model_id, list(texts))
         from_team = self.team.lookup({h: t for h, t in texts.items() if h not in cached})
         report.chunks_from_team += len(from_team)
@@ -317,55 +324,10 @@ class Indexer:
             report.chunks_written += len(item.graph.chunks)
             file_written()
 
-    def _prepare(self, scanned: ScannedFile, state: FileState | None, report: IndexReport) -> _Prepared | str | None:
-        """The file's records, a skip reason, or None when its bytes did not change."""
-        try:
-            data = scanned.abs_path.read_bytes()
-        except OSError as exc:
-            return f"unreadable: {exc.strerror or exc}"
-        digest = ids.content_hash(data)
-        if state and state.content_hash == digest and state.model_id == self.embedder.model_id:
-            return None
-        try:
-            doc = self._parse(scanned.rel_path, data, report)
-        except BinaryFile as exc:
-            return f"binary ({exc})"
-        except ValueError as exc:
-            return f"unparseable: {exc}"
-        self.give_way()  # Parsing, chunking and extraction are each Python for up to tens of milliseconds.
-        return self._records(scanned, doc, digest)
-
-    def _parse(self, rel_path: str, data: bytes, report: IndexReport) -> ParsedDocument:
-        if is_pdf(rel_path):
-            doc = parse_pdf(rel_path, data)
-        else:
-            text = decode(data).text
-            if self.settings.redact_secrets:
-                text, found = redact(text)
-                report.secrets_redacted += found
-            doc = parse_file(rel_path, text)
-        return doc
-
-    def _records(self, scanned: ScannedFile, doc: ParsedDocument, digest: str) -> _Prepared:
-        file_id = ids.file_id(self.workspace.key, scanned.root, scanned.rel_path)
-        spans = self.embedder.tokenizer.token_spans
-        chunks = chunk_document(doc, spans, self.settings.chunk_tokens, self.settings.chunk_overlap)
-        self.give_way()
-        graph = extract(file_id, scanned.rel_path, doc, chunks)
-        record = FileRecord(
-            id=file_id,
-            root=str(scanned.root),
-            rel_path=scanned.rel_path,
-            kind=doc.kind,
-            language=doc.language,
-            title=doc.title,
-            size=scanned.size,
-            mtime_ns=scanned.mtime_ns,
-            content_hash=digest,
-        )
-        title = doc.title or scanned.rel_path
-        texts = [embedding_text(title, c.heading_path, c.symbol, c.text, c.context) for c in chunks]
-        return _Prepared(scanned, record, graph, texts)
+    def _prepare(self, jobs: list[PrepareJob]) -> list[Outcome]:
+        """The jobs' outcomes: from the worker process when there is one that answers, else from this thread."""
+        outcomes = self.worker.prepare(jobs, self.prepare_settings) if self.worker else None
+        return self.inline.prepare(jobs, self.prepare_settings) if outcomes is None else outcomes
 
     # Phase 2 --------------------------------------------------------------------------------------------
 
@@ -503,19 +465,6 @@ def _finish(store: IndexStore, run_id: int, status: str, report: IndexReport) ->
         log.warning("could not record the end of the indexing run (%s); the next run will", exc)
 
 
-def embedding_text(
-    title: str, heading_path: Iterable[str], symbol: str | None, text: str, signature: str | None = None
-) -> str:
-    """What the model reads for a chunk: where it is (title or path, headings, qualified symbol), the signature
-    of the definition it continues (a later part of a large definition), then the chunk itself."""
-    context = " > ".join([title, *heading_path])
-    if symbol:
-        context += f" ({symbol})"
-    if signature:
-        context += f"\n{signature}"
-    return f"{context}\n{text}"
-
-
 def _scan(root: Path, settings: IndexingSettings) -> tuple[list[ScannedFile], list[tuple[str, str]]]:
     files, skips = [], []
     for entry in scan(root, settings):
@@ -535,14 +484,18 @@ def _unchanged(scanned: ScannedFile, state: FileState | None, model_id: str) -> 
     )
 
 
-def _update(item: _Prepared, cached: dict[str, np.ndarray], embedder: OnnxEmbedder) -> FileUpdate:
+def _job(scanned: ScannedFile, state: FileState | None) -> PrepareJob:
+    return PrepareJob(scanned, state.content_hash if state else None, state.model_id if state else None)
+
+
+def _update(item: Prepared, cached: dict[str, np.ndarray], embedder: OnnxEmbedder) -> FileUpdate:
     """The file's update for phase 1: cached vectors where the text was embedded before, the rest pending
     (their rows of `vectors` are zero placeholders, never stored)."""
     graph = item.graph
     placeholder = np.zeros(embedder.dimensions, dtype=np.float32)
     rows, pending = [], {}
-    for chunk, text in zip(graph.chunks, item.embed_texts, strict=True):
-        vector = cached.get(ids.text_hash(text))
+    for chunk, text, text_hash in zip(graph.chunks, item.embed_texts, item.embed_hashes, strict=True):
+        vector = cached.get(text_hash)
         if vector is None:
             pending[chunk.id] = text
         rows.append(placeholder if vector is None else vector)

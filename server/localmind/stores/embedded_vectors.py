@@ -3,8 +3,8 @@
 Exact search is fast enough at workspace scale (about 10 ms for 100k × 384 on one core) and never
 misses a neighbour. The matrix follows the store's generation counter, so writes by this process or
 another are seen at the next search: vectors added since the last look are appended (as phase 2 of an
-indexing pass adds them, step by step), and after a removal (phase 1 rewriting files) the rows that are gone
-are dropped by comparing row keys, without reading every vector again.
+indexing pass adds them, step by step), and after a removal (phase 1 rewriting files) the rows that the
+store's removal log names are dropped, without reading every vector, or every row's key, again.
 
 Writes go to the SqliteStore, which keeps a file's vectors in the same transaction as the rest of the
 file's rows: `write_file` and `delete_file` here are the store's own, so the index is a `VectorStore`
@@ -14,7 +14,6 @@ like the Milvus adapter. The index does not own the store, and closing it leaves
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -33,6 +32,7 @@ class EmbeddedVectorIndex:
         self._dimensions = dimensions
         self._generation = -1
         self._removed = -1  # The store's removal counter at the last look.
+        self._removal_seq = 0  # The newest entry of the store's removal log that the matrix reflects.
         self._last_rowid = 0  # The newest vector row in the matrix.
         self._rowids = np.zeros(0, dtype=np.int64)  # The store's row of each matrix row.
         self._lock = threading.Lock()
@@ -105,38 +105,27 @@ class EmbeddedVectorIndex:
             return
         with self._lock:
             removed = self._store.vectors_removed()  # Read before the rows: a removal after it is seen next time.
-            if removed != self._removed and not self._drop_removed(self._store.vector_keys(self._model_id)):
-                self._load(self._store.vector_rows(self._model_id))
-            else:
+            if removed == self._removed:
                 self._append(self._store.vector_rows(self._model_id, self._last_rowid))
+            elif (logged := self._store.vector_removals_since(self._removal_seq)) is not None:
+                self._drop(logged[0])
+                self._removal_seq = logged[1]
+                self._append(self._store.vector_rows(self._model_id, self._last_rowid))
+            else:
+                self._removal_seq = self._store.vector_removal_seq()
+                self._load(self._store.vector_rows(self._model_id))
             self._removed, self._generation = removed, generation
 
-    def _drop_removed(self, live: list[tuple[int, str, str]]) -> bool:
-        """Drop the matrix rows whose store row is gone, so that the rows after the newest one kept are what is
-        left to append. SQLite numbers a new row one past the highest row number present, so a removal of the
-        newest rows gives their numbers to later vectors; those are above the newest row kept and are
-        appended. A row whose (row number, chunk id, file id) key is still there holds the right vector: a
-        chunk id hashes its text, and one model gives one text one vector. Answers False when a row the
-        matrix does not hold sits below the newest one kept, which SQLite does not do; the matrix is then
-        loaded whole."""
-        held_keys = list(self._row_keys())
-        present = set(live)
-        keep = np.fromiter((key in present for key in held_keys), dtype=bool, count=len(held_keys))
-        newest_kept = int(self._rowids[keep].max()) if keep.any() else 0
-        held = {key for key, kept in zip(held_keys, keep.tolist(), strict=True) if kept}
-        if any(key[0] <= newest_kept and key not in held for key in live):
-            return False
+    def _drop(self, rows: list[int]) -> None:
+        """Drop the matrix rows whose store rows were removed, so that the rows after the newest one kept are
+        what is left to append. SQLite numbers a new row one past the highest row number present, so a row
+        number freed by removing the newest rows can come back on a later vector: that one is above the
+        newest row kept, and is appended."""
+        keep = ~np.isin(self._rowids, np.asarray(rows, dtype=np.int64))
         # New arrays, as in _append: `file_inventory` copies one consistent set under the lock.
         self._matrix, self.chunk_ids = self._matrix[keep], self.chunk_ids[keep]
         self._file_index, self._rowids = self._file_index[keep], self._rowids[keep]
-        self._last_rowid = newest_kept
-        return True
-
-    def _row_keys(self) -> Iterator[tuple[int, str, str]]:
-        """The (rowid, chunk id, file id) key of each matrix row, in the matrix's order."""
-        file_ids = self._file_ids
-        rows = zip(self._rowids.tolist(), self.chunk_ids.tolist(), self._file_index.tolist(), strict=True)
-        return ((rowid, chunk, file_ids[position]) for rowid, chunk, position in rows)
+        self._last_rowid = int(self._rowids.max()) if len(self._rowids) else 0
 
     def _load(self, rows: list[tuple[int, str, str, bytes]]) -> None:
         self.chunk_ids = np.zeros(0, dtype=object)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Stores of an older version are moved on by these statements, in order, when there is one for each
 # version in between; otherwise they are rebuilt from the files.
@@ -16,6 +16,8 @@ UPGRADES: dict[int, str] = {
     chunk_id TEXT PRIMARY KEY, file_id TEXT NOT NULL, text_hash TEXT NOT NULL, embed_text TEXT NOT NULL,
     mtime_ns INTEGER NOT NULL
 )""",
+    # 3 → 4: the rows of removed vectors, so readers drop them from their matrix without comparing every row.
+    4: "CREATE TABLE IF NOT EXISTS vector_removals (seq INTEGER PRIMARY KEY, row INTEGER NOT NULL)",
 }
 
 SCHEMA = """
@@ -47,6 +49,9 @@ CREATE TABLE IF NOT EXISTS pending_vectors (
     chunk_id TEXT PRIMARY KEY, file_id TEXT NOT NULL, text_hash TEXT NOT NULL, embed_text TEXT NOT NULL,
     mtime_ns INTEGER NOT NULL
 );
+-- The row numbers of removed vectors, in order: a reader that holds the vectors in memory drops the rows
+-- logged since its last look (the newest entries only are kept; a reader further behind reloads).
+CREATE TABLE IF NOT EXISTS vector_removals (seq INTEGER PRIMARY KEY, row INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS embedding_cache (
     model_id TEXT NOT NULL, text_hash TEXT NOT NULL, vector BLOB NOT NULL, PRIMARY KEY (model_id, text_hash)
 ) WITHOUT ROWID;

@@ -151,11 +151,20 @@ class SqliteStore:
             )
         ]
 
-    def vector_keys(self, model_id: str) -> list[tuple[int, str, str]]:
-        """(rowid, chunk id, file id) of every vector of a model, without the vectors: what a reader compares
-        with its matrix to drop the rows removed since it last looked."""
-        rows = self._db.execute("SELECT rowid, chunk_id, file_id FROM vectors WHERE model_id = ?", (model_id,))
-        return [(int(rowid), str(chunk), str(file_id)) for rowid, chunk, file_id in rows]
+    def vector_removals_since(self, seq: int) -> tuple[list[int], int] | None:
+        """The rows of the vectors removed after log entry `seq`, and the newest entry; None when entries after
+        `seq` were dropped from the log already (the reader is too far behind: it reloads)."""
+        oldest, newest = self._db.execute("SELECT MIN(seq), MAX(seq) FROM vector_removals").fetchone()
+        if newest is None:
+            return [], seq
+        if seq + 1 < int(oldest):
+            return None
+        rows = self._db.execute("SELECT row FROM vector_removals WHERE seq > ?", (seq,))
+        return [int(row) for (row,) in rows], int(newest)
+
+    def vector_removal_seq(self) -> int:
+        """The newest entry of the removal log (0 when empty): where a reader that loads every row starts."""
+        return int(self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM vector_removals").fetchone()[0])
 
     def vectors_removed(self) -> int:
         """How many times vectors were removed from the store (a counter that only grows)."""
@@ -386,9 +395,22 @@ def _bump_generation(db: sqlite3.Connection, files_changed: bool = False) -> Non
         )
 
 
+# The removal log keeps this many newest entries: a reader that fell further behind loads its matrix whole.
+_REMOVAL_LOG_ENTRIES = 200_000
+
+
+def _prune_removal_log(db: sqlite3.Connection) -> None:
+    db.execute(
+        "DELETE FROM vector_removals WHERE seq <= (SELECT MAX(seq) FROM vector_removals) - ?", (_REMOVAL_LOG_ENTRIES,)
+    )
+
+
 def _delete_file_rows(db: sqlite3.Connection, file_id: str) -> None:
+    logged = db.execute("INSERT INTO vector_removals (row) SELECT rowid FROM vectors WHERE file_id = ?", (file_id,))
+    if logged.rowcount:
+        _prune_removal_log(db)
     if db.execute("DELETE FROM vectors WHERE file_id = ?", (file_id,)).rowcount:
-        # Readers that grow their vector matrix in place reload it whole after a removal.
+        # Readers that grow their vector matrix in place look at the removal log when this counter moves.
         db.execute(
             "INSERT INTO meta VALUES ('vectors_removed', '1') "
             "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
