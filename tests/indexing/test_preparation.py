@@ -111,3 +111,13 @@ def test_an_index_built_through_the_worker_equals_one_built_here(
     assert here == there and len(here) > 10
     for store in stores:
         store.close()
+
+
+def test_the_worker_writes_nothing_to_the_servers_standard_output(
+    tmp_path: Path, fp32: OnnxEmbedder, worker: ProcessPreparer
+) -> None:
+    # Under `localmind serve` standard output is the JSON-RPC stream: the worker's fd 1 is its fd 2.
+    assert worker.prepare(jobs_for(tmp_path), settings_for(fp32)) is not None
+    [child] = multiprocessing.active_children()
+    fds = Path(f"/proc/{child.pid}/fd")
+    assert os.readlink(fds / "1") == os.readlink(fds / "2")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -193,20 +194,19 @@ class ProcessPreparer:
             return list(pool.map(_prepare_in_worker, jobs, [settings] * len(jobs), chunksize=4))
         except BrokenProcessPool as exc:
             log.warning("the file-parsing worker stopped (%s); this batch is parsed here, the next one anew", exc)
-            self._shut_down(pool)
-            return None
+        except OSError as exc:  # The process could not be started (no fork, no memory, a sandbox).
+            log.warning("no file-parsing worker (%s); files are parsed on the indexing thread", exc)
+            self._disabled = True
+        self._shut_down(pool)
+        return None
 
     def _worker(self) -> ProcessPoolExecutor | None:
         with self._lock:
             if self._pool is None and not self._disabled:
-                try:
-                    context = multiprocessing.get_context("spawn")
-                    self._pool = ProcessPoolExecutor(
-                        max_workers=1, mp_context=context, initializer=_lower_priority, initargs=(self.nice,)
-                    )
-                except OSError as exc:
-                    log.warning("no file-parsing worker (%s); files are parsed on the indexing thread", exc)
-                    self._disabled = True
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=context, initializer=_start_worker, initargs=(self.nice,)
+                )
             return self._pool
 
     def _shut_down(self, pool: ProcessPoolExecutor | None) -> None:
@@ -221,7 +221,14 @@ class ProcessPreparer:
         self._shut_down(self._pool)
 
 
-def _lower_priority(nice: int) -> None:
+def _start_worker(nice: int) -> None:
+    """In the new worker: standard output goes to standard error, and the worker takes the given niceness.
+
+    The worker inherits the server's standard output, which under `localmind serve` is the JSON-RPC stream:
+    a stray print from any library must not reach it. (multiprocessing already gives it /dev/null as input.)
+    """
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
     try:
         os.setpriority(os.PRIO_PROCESS, 0, max(os.getpriority(os.PRIO_PROCESS, 0), nice))
     except (AttributeError, OSError) as exc:  # Not a POSIX system, or not allowed: the worker keeps its priority.
