@@ -150,3 +150,17 @@ def test_a_single_signal_keeps_its_own_order_whatever_the_kinds() -> None:
     rankings = {"dense": ["doc1", "code1", "code2", "code3"]}
     fused = kind_aware_fusion(rankings, {}, 60, is_code=_is_code, prose_weight=0.5)
     assert [hit.chunk_id for hit in fused] == ["doc1", "code1", "code2", "code3"]
+
+
+def test_each_kind_gets_its_own_candidates_from_rankings_fetched_deeper() -> None:
+    # Twelve doc sections, then the code; two candidates per list. By kind, the code's first two count.
+    docs = [f"doc{n}" for n in range(12)]
+    rankings = {"dense": [*docs[:4], "code-a", "code-b", *docs[4:]], "lexical": ["code-a", "code-b", *docs]}
+    fused = kind_aware_fusion(rankings, {}, 60, is_code=_is_code, prose_weight=0.8, per_list=2)
+    assert [hit.chunk_id for hit in fused] == ["code-a", "code-b", "doc0", "doc1"]
+    assert fused[0].ranks == {"dense": 1, "lexical": 1}
+    # A plain fusion (a single signal) keeps the first two of the ranking as it is.
+    [first, second] = kind_aware_fusion(
+        {"dense": rankings["dense"]}, {}, 60, is_code=_is_code, prose_weight=0.8, per_list=2
+    )
+    assert (first.chunk_id, second.chunk_id) == ("doc0", "doc1")

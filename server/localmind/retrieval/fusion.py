@@ -115,6 +115,7 @@ def kind_aware_fusion(
     prose_weight: float,
     depth: Mapping[str, int] | None = None,
     unit_of: Callable[[str], Hashable] = _chunk_itself,
+    per_list: int | None = None,
 ) -> list[Fused]:
     """Units fused so that the code that does something ranks before the prose that describes it, when the
     query asks about code; otherwise one plain fusion of every unit.
@@ -123,13 +124,17 @@ def kind_aware_fusion(
     its rank among its own kind, and prose scores are scaled by `prose_weight`. A query whose signals rank
     (almost) no code first is about prose: one fusion, no scale, so a workspace's only script does not jump
     ahead of the notes a question is about. Fusing a single signal always keeps its own order.
+
+    Each list fused holds at most `per_list` chunks: the first of a signal's ranking in a plain fusion, the
+    first of its kind in a fusion by kind. So rankings fetched deeper than `per_list` give each kind as many
+    candidates as one kind alone would have, and change nothing in a plain fusion.
     """
     fuse = partial(reciprocal_rank_fusion, weights=weights, k=k, depth=depth, unit_of=unit_of)
     if len(rankings) < 2 or not asks_about_code(rankings, weights, is_code, unit_of):
-        return fuse(rankings)
+        return fuse({signal: ranking[:per_list] for signal, ranking in rankings.items()})
     fused: list[Fused] = []
     for kind_is_code, scale in ((True, 1.0), (False, prose_weight)):
-        of_kind = {signal: [c for c in ranking if is_code(c) == kind_is_code] for signal, ranking in rankings.items()}
+        of_kind = {signal: [c for c in r if is_code(c) == kind_is_code][:per_list] for signal, r in rankings.items()}
         fused.extend(fuse(of_kind, prior=partial(_constant, scale)))
     return sorted(fused, key=lambda hit: -hit.score)
 

@@ -99,9 +99,13 @@ class Searcher:
         k = query.k or self.settings.default_k
         rankings = self.rankings(query, allowed)
         units = self._units(list({chunk for ranking in rankings.values() for chunk in ranking}))
-        return self._hits(self._fuse(rankings, units), query, k, allowed)
+        return self._hits(self._fuse(rankings, units, self._candidates(query)), query, k, allowed)
 
-    def _fuse(self, rankings: dict[str, list[str]], units: dict[str, Unit]) -> list[Fused]:
+    def _candidates(self, query: SearchQuery) -> int:
+        """How many chunks each signal contributes to a fusion (of each kind, in a fusion by kind)."""
+        return max(self.settings.candidates, query.k or 0)
+
+    def _fuse(self, rankings: dict[str, list[str]], units: dict[str, Unit], per_list: int) -> list[Fused]:
         """Units fused by reciprocal rank, the graph counted in its top hits; in a query about code, code
         competes with code and prose with prose, prose scaled by prose_weight (see kind_aware_fusion)."""
         return kind_aware_fusion(
@@ -112,24 +116,26 @@ class Searcher:
             prose_weight=self.settings.prose_weight,
             depth={"graph": self.settings.graph_depth},
             unit_of=lambda chunk: units[chunk].key if chunk in units else chunk,
+            per_list=per_list,
         )
 
     def _units(self, chunk_ids: list[str]) -> dict[str, Unit]:
         return units_of(self.reads.chunk_units(chunk_ids))
 
     def rankings(self, query: SearchQuery, allowed: set[str] | None) -> dict[str, list[str]]:
-        """Each requested signal's ranked chunk ids, before fusion."""
-        depth = max(self.settings.candidates, query.k or 0)
+        """Each requested signal's ranked chunk ids, before fusion: twice the candidates of dense and BM25, so a
+        fusion by kind still has its candidates of each kind (see kind_aware_fusion)."""
+        depth = self._candidates(query)
         rankings: dict[str, list[str]] = {}
         lexical = None
         if "lexical" in query.signals:
-            lexical = self._lexical_pool.submit(carry(self._lexical), query.query, depth, allowed)
+            lexical = self._lexical_pool.submit(carry(self._lexical), query.query, 2 * depth, allowed)
         if "dense" in query.signals:
             vector = self._guarded("embedder", lambda: self.embedder.embed_query(query.query))
             dense = (
                 None
                 if vector is None
-                else self._guarded("vectors", lambda: self.vectors.search(vector, depth, allowed))
+                else self._guarded("vectors", lambda: self.vectors.search(vector, 2 * depth, allowed))
             )
             if dense is not None:
                 rankings["dense"] = [chunk for chunk, _ in dense]
