@@ -70,15 +70,23 @@ def pending_file(store: SqliteStore, f: int) -> list[PendingVector]:
     return store.pending_vectors(100)
 
 
-def test_vectors_added_step_by_step_are_appended_and_removed_rows_are_dropped(
-    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def index_counting_whole_loads(
+    store: SqliteStore, query: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> tuple[EmbeddedVectorIndex, list[int]]:
+    """An index that has searched once, and the sizes of the whole loads it makes from then on."""
     index = EmbeddedVectorIndex(store, "m", DIMENSIONS)
-    query = np.random.default_rng(3).standard_normal(DIMENSIONS).astype(np.float32)
     index.search(query, 5)
     whole_loads: list[int] = []
     load = index._load
     monkeypatch.setattr(index, "_load", lambda rows: (whole_loads.append(len(rows)), load(rows)))
+    return index, whole_loads
+
+
+def test_vectors_added_step_by_step_are_appended_and_removed_rows_are_dropped(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = np.random.default_rng(3).standard_normal(DIMENSIONS).astype(np.float32)
+    index, whole_loads = index_counting_whole_loads(store, query, monkeypatch)
     waiting = pending_file(store, 9)
     rng = np.random.default_rng(5)
     for item in waiting:  # Phase 2: one vector per step.
@@ -112,12 +120,8 @@ def test_vectors_alone_move_the_generation_but_not_the_files_generation(store: S
 def test_a_reader_behind_a_pruned_removal_log_loads_the_matrix_whole(
     store: SqliteStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    index = EmbeddedVectorIndex(store, "m", DIMENSIONS)
     query = np.random.default_rng(7).standard_normal(DIMENSIONS).astype(np.float32)
-    index.search(query, 5)
-    whole_loads: list[int] = []
-    load = index._load
-    monkeypatch.setattr(index, "_load", lambda rows: (whole_loads.append(len(rows)), load(rows)))
+    index, whole_loads = index_counting_whole_loads(store, query, monkeypatch)
     store.delete_file("f1")  # Logged and seen: dropped by the log, no reload.
     assert [c for c, _ in index.search(query, 100)] == brute_force(store, query, None)
     assert whole_loads == []

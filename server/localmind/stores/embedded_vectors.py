@@ -31,7 +31,6 @@ class EmbeddedVectorIndex:
         self._model_id = model_id
         self._dimensions = dimensions
         self._generation = -1
-        self._removed = -1  # The store's removal counter at the last look.
         self._removal_seq = 0  # The newest entry of the store's removal log that the matrix reflects.
         self._last_rowid = 0  # The newest vector row in the matrix.
         self._rowids = np.zeros(0, dtype=np.int64)  # The store's row of each matrix row.
@@ -95,7 +94,7 @@ class EmbeddedVectorIndex:
         """Drop the matrix; the store stays open for its owner. A later search reloads it."""
         with self._lock:
             self._load([])
-            self._generation = self._removed = -1
+            self._generation = -1
 
     def _refresh(self) -> None:
         """Catch up with the store: append the vectors stored since the last look, after dropping the rows that
@@ -104,17 +103,16 @@ class EmbeddedVectorIndex:
         if generation == self._generation:
             return
         with self._lock:
-            removed = self._store.vectors_removed()  # Read before the rows: a removal after it is seen next time.
-            if removed == self._removed:
-                self._append(self._store.vector_rows(self._model_id, self._last_rowid))
-            elif (logged := self._store.vector_removals_since(self._removal_seq)) is not None:
-                self._drop(logged[0])
-                self._removal_seq = logged[1]
-                self._append(self._store.vector_rows(self._model_id, self._last_rowid))
-            else:
+            logged = self._store.vector_removals_since(self._removal_seq)  # Before the rows: later ones wait.
+            if logged is None:  # Removals this matrix has not seen were pruned from the log: load it whole.
                 self._removal_seq = self._store.vector_removal_seq()
                 self._load(self._store.vector_rows(self._model_id))
-            self._removed, self._generation = removed, generation
+            else:
+                removed, self._removal_seq = logged
+                if removed:
+                    self._drop(removed)
+                self._append(self._store.vector_rows(self._model_id, self._last_rowid))
+            self._generation = generation
 
     def _drop(self, rows: list[int]) -> None:
         """Drop the matrix rows whose store rows were removed, so that the rows after the newest one kept are

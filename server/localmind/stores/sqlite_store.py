@@ -166,10 +166,6 @@ class SqliteStore:
         """The newest entry of the removal log (0 when empty): where a reader that loads every row starts."""
         return int(self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM vector_removals").fetchone()[0])
 
-    def vectors_removed(self) -> int:
-        """How many times vectors were removed from the store (a counter that only grows)."""
-        return int(self.meta("vectors_removed") or 0)
-
     def dense_coverage(self) -> float:
         """The share of chunks that already have their vector."""
         return dense_coverage(self._count("chunks"), self.pending_count())
@@ -409,12 +405,7 @@ def _delete_file_rows(db: sqlite3.Connection, file_id: str) -> None:
     logged = db.execute("INSERT INTO vector_removals (row) SELECT rowid FROM vectors WHERE file_id = ?", (file_id,))
     if logged.rowcount:
         _prune_removal_log(db)
-    if db.execute("DELETE FROM vectors WHERE file_id = ?", (file_id,)).rowcount:
-        # Readers that grow their vector matrix in place look at the removal log when this counter moves.
-        db.execute(
-            "INSERT INTO meta VALUES ('vectors_removed', '1') "
-            "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
-        )
+    db.execute("DELETE FROM vectors WHERE file_id = ?", (file_id,))
     rowids = [row[0] for row in db.execute("SELECT rid FROM chunks WHERE file_id = ?", (file_id,))]
     db.executemany("DELETE FROM chunks_fts WHERE rowid = ?", ((rid,) for rid in rowids))
     db.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
