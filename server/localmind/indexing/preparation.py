@@ -209,16 +209,16 @@ class ProcessPreparer:
                 )
             return self._pool
 
-    def _shut_down(self, pool: ProcessPoolExecutor | None) -> None:
+    def _shut_down(self, pool: ProcessPoolExecutor | None, wait: bool = False) -> None:
         with self._lock:
             if pool is not None and pool is self._pool:
                 self._pool = None
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.shutdown(wait=wait, cancel_futures=True)
 
     def close(self) -> None:
-        """Stops the worker; a later `prepare` starts a new one."""
-        self._shut_down(self._pool)
+        """Stops the worker and waits until it has exited; a later `prepare` starts a new one."""
+        self._shut_down(self._pool, wait=True)
 
 
 def _start_worker(nice: int) -> None:
