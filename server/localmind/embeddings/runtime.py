@@ -14,7 +14,8 @@ import onnxruntime as ort
 from localmind.config import RUN_SCALED_VARIANTS, EmbeddingsSettings
 from localmind.embeddings.build_cache import ModelFiles
 from localmind.embeddings.manifest import ModelSpec
-from localmind.embeddings.providers import choose_providers, confirm, preload_cuda_libraries
+from localmind.embeddings.onnx_builder import CPU_DISABLED_FUSIONS
+from localmind.embeddings.providers import CUDA, ProviderChoice, choose_providers, confirm, preload_cuda_libraries
 from localmind.embeddings.tokenize import TextTokenizer, Tokens, validate_texts
 from localmind.errors import ModelError
 
@@ -121,11 +122,18 @@ def _open_session(files: ModelFiles, settings: EmbeddingsSettings) -> tuple[ort.
     choice = choose_providers(settings.device)
     preload_cuda_libraries(choice)
     try:
-        session = ort.InferenceSession(str(files.onnx_path), options, providers=choice.requested)
+        session = ort.InferenceSession(
+            str(files.onnx_path), options, providers=choice.requested, disabled_optimizers=disabled_fusions(choice)
+        )
     except Exception as exc:  # ORT raises its own exception types for unreadable or invalid graphs.
         raise ModelError(f"ONNX Runtime cannot load {files.onnx_path}: {exc}") from None
     active = session.get_providers()
     return session, active[0], confirm(choice, active, settings.device)
+
+
+def disabled_fusions(choice: ProviderChoice) -> list[str]:
+    """The optimiser passes whose fused operators run slower than the nodes they replace on the chosen device."""
+    return [] if CUDA in choice.requested else list(CPU_DISABLED_FUSIONS)
 
 
 def _length_sorted_batches(tokens: list[Tokens], batch_size: int) -> list[list[int]]:
