@@ -8,6 +8,10 @@ between the engines so that load from other work on the machine hits all of them
 multiplication peak (numpy and ONNX Runtime, 2 threads) is measured before and after, and each engine's
 achieved GFLOP/s is set against it.
 
+Local Mind's engines are bulk sessions, the ones `localmind index` and the language server's indexer embed
+documents with (their threads spin between operators, as PyTorch's do); `--query-sessions` measures the
+query sessions instead, whose threads sleep.
+
     .venv/bin/python bench/embed_speed.py [--quick] [--rounds N]
 
 Results are printed and written to bench/results/embed_speed-<time>.json.
@@ -49,7 +53,7 @@ from benchlib import (
     write_texts,
 )
 from localmind.config import EmbeddingsSettings
-from localmind.embeddings import OnnxEmbedder, load_embedder, resolve_model_files
+from localmind.embeddings import BULK_PURPOSE, OnnxEmbedder, load_embedder, resolve_model_files
 from localmind.embeddings.build_cache import ModelFiles
 from localmind.embeddings.manifest import load_catalog
 from localmind.embeddings.onnx_builder import build_bert_graph
@@ -124,9 +128,13 @@ def _require(texts: list[str], count: int, what: str) -> list[str]:
     return texts[:count]
 
 
+# The purpose of Local Mind's sessions: bulk (indexing) unless --query-sessions.
+session_purpose = BULK_PURPOSE
+
+
 def load_local(variant: str, batch_size: int) -> OnnxEmbedder:
     settings = EmbeddingsSettings(variant=variant, batch_size=batch_size, intra_op_threads=THREADS, device="cpu")
-    return load_embedder(settings)
+    return load_embedder(settings, purpose=session_purpose)
 
 
 def standard_model(workdir: Path) -> ModelFiles:
@@ -143,7 +151,7 @@ def standard_model(workdir: Path) -> ModelFiles:
 
 def load_standard(files: ModelFiles, batch_size: int) -> OnnxEmbedder:
     settings = EmbeddingsSettings(variant="fp32", batch_size=batch_size, intra_op_threads=THREADS, device="cpu")
-    return OnnxEmbedder(files, settings)
+    return OnnxEmbedder(files, settings, bulk=session_purpose == BULK_PURPOSE)
 
 
 def time_local(embedder: OnnxEmbedder, texts: Sequence[str]) -> float:
@@ -396,9 +404,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small inputs and one round: a smoke run")
     parser.add_argument("--rounds", type=int, help="timed passes per configuration for every set")
+    parser.add_argument("--query-sessions", action="store_true", help="Local Mind's query sessions, not bulk ones")
     parser.add_argument("--rss-child", choices=["fp32", "int8"], help=argparse.SUPPRESS)
     parser.add_argument("--texts", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global session_purpose
+    session_purpose = "shared" if args.query_sessions else BULK_PURPOSE
     # A plain SIGTERM would skip the finally blocks that stop the sentence-transformers worker.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.rss_child:
@@ -441,6 +452,7 @@ def main() -> None:
     results = {
         "machine": {**machine(), **{k: v for k, v in speed["reference"].items() if k != "ready"}},
         "quick": args.quick,
+        "session_purpose": session_purpose,
         "rounds": rounds,
         "sizes": {name: len(texts) for name, texts in sets.items()} | {"rss_passages": len(all_passages)},
         "seconds": speed["seconds"],

@@ -340,7 +340,7 @@ def _verify_backends(components: Components, remote: RemoteBackends, repair: boo
         report: dict[str, Any] = {name: verdict.to_json() for name, verdict in verdicts.items()}
         clean = all(verdict.final.clean for verdict in verdicts.values())
         if remote.cache is not None:
-            model_id = components.embedder().model_id
+            model_id, _ = components.model_identity()
             cached = verify_cache(store, cast(CheckedCache, remote.cache), model_id, repair)
             report["team_cache"] = cached.to_json()
             clean = clean and cached.clean

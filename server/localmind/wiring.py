@@ -20,7 +20,7 @@ from localmind.chat.ask import Chat
 from localmind.chat.conversations import Conversations
 from localmind.chat.summarize import Summarizer
 from localmind.config import Settings, check_transport
-from localmind.embeddings import OnnxEmbedder, load_embedder
+from localmind.embeddings import BULK_PURPOSE, OnnxEmbedder, load_embedder, model_identity
 from localmind.errors import LocalMindError
 from localmind.indexing import ids
 from localmind.indexing.pipeline import GiveWay, Indexer, OpenFiles, ProgressCallback, ShouldYield
@@ -98,6 +98,7 @@ class Components:
         self.workspace = workspace
         self.resilience = Resilience(settings.resilience)
         self._embedder = embedder
+        self._given_embedder = embedder
         self._remote: RemoteBackends | None = None
         self._lock = threading.Lock()
 
@@ -132,9 +133,17 @@ class Components:
         return self._guard_embedder(self.embedder())
 
     def index_embedder(self) -> OnnxEmbedder:
-        """A session of its own for indexing, created on the calling thread (whose priority its ONNX Runtime
-        workers inherit), behind the same breaker as the query embedder."""
-        return self._guard_embedder(load_embedder(self.settings, purpose="index"))
+        """A bulk session of its own for indexing (its threads spin between operators), created on the calling
+        thread (whose priority its ONNX Runtime workers inherit), behind the same breaker as the query
+        embedder; the embedder given at construction, when there is one."""
+        chosen = self._given_embedder or load_embedder(self.settings, purpose=BULK_PURPOSE)
+        return self._guard_embedder(chosen)
+
+    def model_identity(self) -> tuple[str, int]:
+        """The model id and vector width of the embedder, without loading a session when none is open."""
+        if self._embedder is not None:
+            return self._embedder.model_id, self._embedder.dimensions
+        return model_identity(self.settings)
 
     def _guard_embedder(self, embedder: OnnxEmbedder) -> OnnxEmbedder:
         guard = self.resilience.guard("embedder")
@@ -152,22 +161,22 @@ class Components:
         """Where the outbox replicates to, and how to reach an older key's rows to move them."""
 
         def open_scope(key: str) -> dict[str, ReplicaSink]:
-            return _open_remote(self.settings, key, self.embedder(), None).sinks
+            return _open_remote(self.settings, key, self.model_identity(), None).sinks
 
         return ServerScope(self.server_key, self.workspace.key, open_scope)
 
     def remote(self) -> RemoteBackends:
         """The selected server backends behind their guards (none with the embedded defaults)."""
-        embedder = self.embedder()
+        model = self.model_identity()
         with self._lock:
             if self._remote is None:
-                self._remote = _open_remote(self.settings, self.server_key, embedder, self.resilience)
+                self._remote = _open_remote(self.settings, self.server_key, model, self.resilience)
             return self._remote
 
     def unguarded_remote(self) -> RemoteBackends:
         """The selected server backends without guards, for `localmind verify`: its inventory reads scan the
         whole workspace and may take longer than one request's timeout. The caller closes them."""
-        return _open_remote(self.settings, self.server_key, self.embedder(), None)
+        return _open_remote(self.settings, self.server_key, self.model_identity(), None)
 
     def open_store(self, journal_backends: tuple[str, ...] = ()) -> SqliteStore:
         """A new connection to the workspace's embedded store, for the calling thread only."""
@@ -192,10 +201,10 @@ class Components:
         worker: ProcessPreparer | None = None,
     ) -> Indexer:
         """An indexer feeding the selected server backends; it embeds with `embedder` (by default the guarded
-        shared embedder), `open_files` first, stops embedding early when `should_yield` says so, and calls
+        bulk embedder), `open_files` first, stops embedding early when `should_yield` says so, and calls
         `give_way` between files and steps; `worker` (the caller's) parses and chunks files, when given."""
         remote = self.remote()
-        embedder = embedder or self.guarded_embedder()
+        embedder = embedder or self.index_embedder()
         settings = self.settings.indexing
         scope = self.server_scope() if remote.sinks else None
         return Indexer(
@@ -240,7 +249,7 @@ class Components:
 
 
 def _open_remote(
-    settings: Settings, server_key: str, embedder: OnnxEmbedder, resilience: Resilience | None
+    settings: Settings, server_key: str, model: tuple[str, int], resilience: Resilience | None
 ) -> RemoteBackends:
     """Neo4j and Milvus adapters when selected, each opened on first use (so a server that is down does
     not stop indexing or search); their modules and drivers load only then. With `resilience`, every
@@ -258,7 +267,7 @@ def _open_remote(
 
         backends.graph = cast(GraphStore, _guarded(Deferred("neo4j", open_graph), "neo4j", resilience))
     if settings.vectors.backend == "milvus":
-        model_id, dimensions = embedder.model_id, embedder.dimensions
+        model_id, dimensions = model
 
         def open_vectors() -> VectorStore:
             from localmind.observability.logs import adopt_library_logs

@@ -71,6 +71,27 @@ def test_the_embedded_defaults_select_no_server_backend(tmp_path: Path, root: Pa
         assert components.remote() is components.remote()
 
 
+SPINNING = "session.intra_op.allow_spinning"
+
+
+def spinning(embedder: OnnxEmbedder) -> str:
+    target = getattr(embedder, "_target", embedder)  # The guard's Attempted proxy holds the embedder.
+    return str(target._session.get_session_options().get_session_config_entry(SPINNING))
+
+
+def test_indexing_embeds_on_a_bulk_session_and_queries_on_one_that_sleeps(
+    tmp_path: Path, root: Path, model_cache: Path
+) -> None:
+    """The indexer's session spins between operators (throughput); the query session's threads sleep, so they
+    leave the cores to the editor. Opening the server backends needs only the model's id, not a session."""
+    with Components.for_roots([root], settings_for(tmp_path, model_cache, **REMOTE)) as components:
+        indexer = components.indexer()
+        assert components._embedder is None, "no query session was opened for indexing"
+        assert spinning(indexer.embedder) == "1"
+        assert components.model_identity() == (indexer.embedder.model_id, indexer.embedder.dimensions)
+        assert spinning(components.guarded_embedder()) == "0"
+
+
 def test_chat_and_summarizer_use_the_llm_guard(tmp_path: Path, root: Path, model_cache: Path) -> None:
     settings = settings_for(tmp_path, model_cache, resilience={"llm": {"retries": 2}})
     with Components.for_roots([root], settings) as components:

@@ -14,10 +14,18 @@ from localmind.config import EmbeddingsSettings, Settings, Variant, load_setting
 from localmind.embeddings.build_cache import ModelFiles, ensure_built
 from localmind.embeddings.manifest import load_catalog, load_user_spec
 from localmind.embeddings.providers import auto_variant
-from localmind.embeddings.runtime import EmbeddingResult, OnnxEmbedder, shared_embedder
+from localmind.embeddings.runtime import BULK_PURPOSE, EmbeddingResult, OnnxEmbedder, shared_embedder
 from localmind.errors import ModelError
 
-__all__ = ["EmbeddingResult", "OnnxEmbedder", "chosen_variant", "load_embedder", "resolve_model_files"]
+__all__ = [
+    "BULK_PURPOSE",
+    "EmbeddingResult",
+    "OnnxEmbedder",
+    "chosen_variant",
+    "load_embedder",
+    "model_identity",
+    "resolve_model_files",
+]
 
 
 def load_embedder(
@@ -27,6 +35,12 @@ def load_embedder(
     `purpose` get a session of their own (the language server indexes on one, answers queries on another)."""
     section = _section(settings)
     return shared_embedder(resolve_model_files(section, allow_build), section, purpose)
+
+
+def model_identity(settings: Settings | EmbeddingsSettings) -> tuple[str, int]:
+    """The model id and vector width these settings embed with, without opening a session."""
+    files = resolve_model_files(_section(settings))
+    return files.model_id, files.spec.dimensions
 
 
 def resolve_model_files(section: EmbeddingsSettings, allow_build: bool = True) -> ModelFiles:

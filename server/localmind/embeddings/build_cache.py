@@ -45,6 +45,11 @@ class ModelFiles:
     built: bool
 
     @property
+    def model_id(self) -> str:
+        """The model and variant, as vectors and the team cache are labelled with it."""
+        return f"{self.spec.name}:{self.variant}"
+
+    @property
     def onnx_path(self) -> Path:
         return self.folder / MODEL_FILE
 
