@@ -117,7 +117,7 @@ def _open_session(files: ModelFiles, settings: EmbeddingsSettings, bulk: bool) -
     # A query session's idle threads sleep instead of spinning, so they leave the cores to the BM25 query that
     # runs beside the query embedding (and to the editor). A bulk session's threads spin briefly between
     # operators, as ONNX Runtime's default has them do: one 256-token text per run has about a hundred
-    # parallel sections, and waking a sleeping thread for each cost 9 % of int8's throughput. The language
+    # parallel sections, and waking a sleeping thread for each cost 7-10 % of int8's throughput. The language
     # server's bulk session runs at the indexing thread's lowered priority, so its spinning gives way to requests.
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if bulk else "0")
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
