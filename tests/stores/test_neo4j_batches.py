@@ -196,6 +196,16 @@ def test_a_batch_split_into_many_statements_is_still_the_same_graph(
     assert sent.statements > 100  # The corpus has thousands of rows: the split did happen.
 
 
+def test_a_mention_row_weighs_as_many_names_as_it_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mention row carries a chunk's names; statements are cut by names, so none grows with the chunks' lists."""
+    monkeypatch.setattr(neo4j_graph, "_ROWS_PER_STATEMENT", 4)
+    rows = [{"chunk_id": "a", "names": ["x", "y", "z"]}, {"chunk_id": "b", "names": ["x", "y"]}]
+    rows += [{"chunk_id": "c", "names": ["n1", "n2", "n3", "n4", "n5"]}, {"chunk_id": "d", "names": ["x"]}]
+    assert [[row["chunk_id"] for row in part] for part in neo4j_graph._slices(rows)] == [["a"], ["b"], ["c"], ["d"]]
+    assert neo4j_graph._slices(["f1", "f2", "f3", "f4", "f5"]) == [["f1", "f2", "f3", "f4"], ["f5"]]
+    assert neo4j_graph._slices([]) == []
+
+
 # Round trips ----------------------------------------------------------------------------------------------------
 
 

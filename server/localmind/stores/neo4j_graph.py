@@ -153,7 +153,9 @@ MERGE (c)-[:DEFINES]->(s)
 
 # The names first, each once, then the edges. CREATE, not MERGE, for the edges: their chunks were written
 # afresh in this transaction (the files' old nodes went first), and the rows are distinct, so no edge exists
-# yet. Merging a Name and an edge per row cost Neo4j about 80 µs a row, half of its time on a first index.
+# yet. Merging a Name and an edge per row cost Neo4j about 80 µs a row, half of its time on a first index. A
+# mention row holds one chunk and all the names it mentions, so each chunk is looked up once, not once per
+# name: on a warm server that halved the statement's time (2.2 to 1.0 s for 70,668 mentions in 1,364 chunks).
 _WRITE_NAMES: Final = """
 UNWIND $rows AS row
 MERGE (:Name {workspace: $workspace, name: row.name})
@@ -162,7 +164,8 @@ MERGE (:Name {workspace: $workspace, name: row.name})
 _WRITE_MENTIONS: Final = """
 UNWIND $rows AS row
 MATCH (c:Chunk {workspace: $workspace, id: row.chunk_id})
-MATCH (n:Name {workspace: $workspace, name: row.name})
+UNWIND row.names AS name
+MATCH (n:Name {workspace: $workspace, name: name})
 CREATE (c)-[:MENTIONS]->(n)
 """
 
@@ -495,8 +498,18 @@ def _write_statements(updates: list[FileUpdate]) -> list[_Statement]:
 
 
 def _slices(values: list[T]) -> list[list[T]]:
-    """The values in lists of at most `_ROWS_PER_STATEMENT`, so that no statement grows without bound."""
-    return [values[start : start + _ROWS_PER_STATEMENT] for start in range(0, len(values), _ROWS_PER_STATEMENT)]
+    """The values in lists of at most `_ROWS_PER_STATEMENT` items, so that no statement grows without bound; a
+    row that holds a list of names counts as that many items."""
+    parts: list[list[T]] = [[]]
+    size = 0
+    for value in values:
+        weight = max(1, len(value.get("names", ()))) if isinstance(value, dict) else 1
+        if parts[-1] and size + weight > _ROWS_PER_STATEMENT:
+            parts.append([])
+            size = 0
+        parts[-1].append(value)
+        size += weight
+    return parts if parts[-1] else []
 
 
 def _file_rows(update: FileUpdate) -> list[Row]:
@@ -605,8 +618,11 @@ def _mentioned_name_rows(update: FileUpdate) -> list[Row]:
 
 
 def _mention_rows(update: FileUpdate) -> list[Row]:
-    unique = dict.fromkeys(update.mentions)
-    return [{"chunk_id": chunk, "name": name} for chunk, name in unique]
+    """One row per mentioning chunk, with the distinct names it mentions."""
+    names_by_chunk: dict[str, list[str]] = {}
+    for chunk, name in dict.fromkeys(update.mentions):
+        names_by_chunk.setdefault(chunk, []).append(name)
+    return [{"chunk_id": chunk, "names": names} for chunk, names in names_by_chunk.items()]
 
 
 def _tag_rows(update: FileUpdate) -> list[Row]:
