@@ -12,6 +12,7 @@ Nothing here starts a thread or knows an editor: which thread runs what is `serv
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -99,6 +100,7 @@ class Components:
         self.resilience = Resilience(settings.resilience)
         self._embedder = embedder
         self._given_embedder = embedder
+        self._model: tuple[str, int] | None = None
         self._remote: RemoteBackends | None = None
         self._lock = threading.Lock()
 
@@ -140,10 +142,12 @@ class Components:
         return self._guard_embedder(chosen)
 
     def model_identity(self) -> tuple[str, int]:
-        """The model id and vector width of the embedder, without loading a session when none is open."""
-        if self._embedder is not None:
-            return self._embedder.model_id, self._embedder.dimensions
-        return model_identity(self.settings)
+        """The model id and vector width of the embedder, without loading a session when none is open; found
+        once (finding the built model checks its files' digests)."""
+        if self._model is None:
+            loaded = self._embedder
+            self._model = (loaded.model_id, loaded.dimensions) if loaded else model_identity(self.settings)
+        return self._model
 
     def _guard_embedder(self, embedder: OnnxEmbedder) -> OnnxEmbedder:
         guard = self.resilience.guard("embedder")
@@ -161,22 +165,21 @@ class Components:
         """Where the outbox replicates to, and how to reach an older key's rows to move them."""
 
         def open_scope(key: str) -> dict[str, ReplicaSink]:
-            return _open_remote(self.settings, key, self.model_identity(), None).sinks
+            return _open_remote(self.settings, key, self.model_identity, None).sinks
 
         return ServerScope(self.server_key, self.workspace.key, open_scope)
 
     def remote(self) -> RemoteBackends:
         """The selected server backends behind their guards (none with the embedded defaults)."""
-        model = self.model_identity()
         with self._lock:
             if self._remote is None:
-                self._remote = _open_remote(self.settings, self.server_key, model, self.resilience)
+                self._remote = _open_remote(self.settings, self.server_key, self.model_identity, self.resilience)
             return self._remote
 
     def unguarded_remote(self) -> RemoteBackends:
         """The selected server backends without guards, for `localmind verify`: its inventory reads scan the
         whole workspace and may take longer than one request's timeout. The caller closes them."""
-        return _open_remote(self.settings, self.server_key, self.model_identity(), None)
+        return _open_remote(self.settings, self.server_key, self.model_identity, None)
 
     def open_store(self, journal_backends: tuple[str, ...] = ()) -> SqliteStore:
         """A new connection to the workspace's embedded store, for the calling thread only."""
@@ -249,7 +252,7 @@ class Components:
 
 
 def _open_remote(
-    settings: Settings, server_key: str, model: tuple[str, int], resilience: Resilience | None
+    settings: Settings, server_key: str, model: Callable[[], tuple[str, int]], resilience: Resilience | None
 ) -> RemoteBackends:
     """Neo4j and Milvus adapters when selected, each opened on first use (so a server that is down does
     not stop indexing or search); their modules and drivers load only then. With `resilience`, every
@@ -267,7 +270,7 @@ def _open_remote(
 
         backends.graph = cast(GraphStore, _guarded(Deferred("neo4j", open_graph), "neo4j", resilience))
     if settings.vectors.backend == "milvus":
-        model_id, dimensions = model
+        model_id, dimensions = model()  # Asked only here: the embedded defaults need no model to open.
 
         def open_vectors() -> VectorStore:
             from localmind.observability.logs import adopt_library_logs

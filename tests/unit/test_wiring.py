@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from localmind import cli
+from localmind import cli, wiring
 from localmind.config import Settings
 from localmind.embeddings import OnnxEmbedder
 from localmind.resilience import Attempted, Guarded
@@ -65,10 +65,21 @@ def test_searcher_navigator_and_indexer_share_one_set_of_guarded_backends(
         assert indexer.embedder._guard is components.resilience.guard("embedder")  # type: ignore[attr-defined]
 
 
-def test_the_embedded_defaults_select_no_server_backend(tmp_path: Path, root: Path, model_cache: Path) -> None:
+def test_the_embedded_defaults_select_no_server_backend(
+    tmp_path: Path, root: Path, model_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without servers nothing asks for the model (finding it checks its files' digests); with Milvus, once."""
+    asked: list[object] = []
+    monkeypatch.setattr(wiring, "model_identity", lambda settings: asked.append(settings) or ("model:int8", 384))
     with Components.for_roots([root], settings_for(tmp_path, model_cache)) as components:
         assert components.remote().sinks == {}
         assert components.remote() is components.remote()
+        assert asked == []
+    with Components.for_roots([root], settings_for(tmp_path, model_cache, **REMOTE)) as components:
+        components.remote()
+        components.unguarded_remote()
+        components.server_scope().open_scope(components.server_key)
+        assert len(asked) == 1
 
 
 SPINNING = "session.intra_op.allow_spinning"
