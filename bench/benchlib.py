@@ -137,16 +137,17 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
 
 
 @contextmanager
-def team_servers() -> Iterator[tuple[Path, Neo4jServer, MilvusServerProcess]]:
+def team_servers(milvus_time_tick_ms: int | None = None) -> Iterator[tuple[Path, Neo4jServer, MilvusServerProcess]]:
     """A scratch folder, and the test suite's Neo4j and Milvus servers running (Neo4j's home inside the
-    folder); both are stopped, and the folder removed, afterwards. The caller puts the project root on
-    sys.path (the servers live under tests/)."""
-    from tests.servers.milvus_server import MilvusServerProcess
+    folder); both are stopped, and the folder removed, afterwards. Milvus keeps the tests' short time tick
+    unless given another. The caller puts the project root on sys.path (the servers live under tests/)."""
+    from tests.servers.milvus_server import DEFAULT_TIME_TICK_MS, MilvusServerProcess
     from tests.servers.neo4j_server import Neo4jServer
 
     with tempfile.TemporaryDirectory() as scratch:
         base = Path(scratch)
-        neo4j, milvus = Neo4jServer(base / "neo4j"), MilvusServerProcess()
+        neo4j = Neo4jServer(base / "neo4j")
+        milvus = MilvusServerProcess(milvus_time_tick_ms or DEFAULT_TIME_TICK_MS)
         neo4j.start()
         try:
             milvus.start()

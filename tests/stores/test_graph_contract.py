@@ -501,6 +501,35 @@ def test_a_file_too_big_for_one_statement_is_written_whole(backend: Backend, wor
     assert backend.footprint(workspace_key) == 0
 
 
+def test_immense_values_do_not_stop_their_files(backend: Backend, workspace_key: str) -> None:
+    """A workspace can hold a word, a tag, a link target or an identifier of 40,000 characters (a blob, generated
+    code); the files holding them are written and deleted like any other, and their other rows still answer."""
+    graph = backend.graph(workspace_key)
+    immense = "x" * 40_000
+    blob = hand_update(
+        "notes/blob.md",
+        ["# Blob", "parse_thing " + immense],
+        mentions=[(1, immense), (1, "parse_thing")],
+        tags=[(None, immense), (None, "design")],
+        links=[(1, "wiki", immense), (1, "markdown", "src/" + immense), (1, "markdown", "src/code.py")],
+    )
+    code = hand_update(
+        "src/code.py", ["def parse_thing(): ...", "blob"], symbols=[Sym(0, "parse_thing"), Sym(1, "y" * 40_000)]
+    )
+    write_all(graph, [blob, code])
+    assert set(graph.file_inventory()) == {blob.file.id, code.file.id}
+    assert graph.definitions_mentioned_by([blob.chunks[1].id]) == [(blob.chunks[1].id, code.chunks[0].id)]
+    assert graph.mentions_named(["parse_thing"]) == [("parse_thing", blob.chunks[1].id)]
+    assert graph.tagged_chunks(["design"]) == [("design", blob.chunks[0].id)]
+    assert graph.linked_chunks([blob.chunks[1].id]) == [(blob.chunks[1].id, code.chunks[0].id)]
+    # A question can hold a blob too: asking about one is an empty answer, not an error.
+    assert graph.mentions_named([immense]) == [] and graph.definitions_named([immense]) == []
+    assert graph.tagged_chunks([immense.upper()]) in ([], [(immense, blob.chunks[0].id)])
+    for update in (blob, code):
+        graph.delete_file(update.file.id)
+    assert graph.file_inventory() == {} and backend.footprint(workspace_key) == 0
+
+
 def test_a_rename_moves_mentions_and_links(backend: Backend, workspace_key: str) -> None:
     """Re-indexing after a rename deletes the old file's id and writes the new one: edges follow the content."""
     graph = backend.graph(workspace_key)

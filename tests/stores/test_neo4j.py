@@ -22,6 +22,7 @@ from localmind.stores.neo4j_driver import BackendError
 from localmind.stores.neo4j_graph import Neo4jGraph
 from localmind.stores.neo4j_migrations import (
     CURRENT_VERSION,
+    DATA_STATEMENT_TIMEOUT_S,
     INDEX_WAIT_SECONDS,
     MIGRATIONS,
     SCHEMA_KEY,
@@ -40,6 +41,7 @@ from tests.stores.test_graph_contract import notes
 QUERIES = {
     name: value for name, value in vars(neo4j_graph).items() if name.startswith(("_WRITE", "_DELETE", "_GATHER"))
 }
+PLANNED_WORKSPACES = 30
 QUERIES |= {
     name: getattr(neo4j_graph, name)
     for name in (
@@ -144,26 +146,89 @@ def test_schema_statements_carry_their_own_transaction_timeout(
     neo4j_settings: GraphSettings, admin: Driver, database: str, workspace_key: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Each statement of a migration begins a transaction with the migration's timeout, whatever the server's
-    default for transactions is; the wait for indexes gets its own wait on top."""
+    default for transactions is; the wait for indexes gets its own wait on top, and each data statement (which
+    commits as it goes, so it runs outside a transaction) its own long one."""
     forget_schema(admin, database)
     caplog.set_level(logging.DEBUG, logger="neo4j")
     Neo4jGraph(neo4j_settings, workspace_key).close()
     timeouts = Counter(
         int(found.group(1))
         for record in caplog.records
-        if " C: BEGIN " in record.getMessage() and (found := re.search(r"'tx_timeout': (\d+)", record.getMessage()))
+        if re.search(" C: (BEGIN|RUN) ", record.getMessage())
+        and (found := re.search(r"'tx_timeout': (\d+)", record.getMessage()))
     )
-    statement_ms, wait_ms = (
+    statement_ms, wait_ms, data_ms = (
         int(SCHEMA_STATEMENT_TIMEOUT_S * 1000),
         int((INDEX_WAIT_SECONDS + SCHEMA_STATEMENT_TIMEOUT_S) * 1000),
+        int(DATA_STATEMENT_TIMEOUT_S * 1000),
     )
     statements = sum(len(m.statements) for m in MIGRATIONS)
-    assert timeouts == {statement_ms: statements + len(MIGRATIONS), wait_ms: len(MIGRATIONS)}
+    data = sum(len(m.data) for m in MIGRATIONS)
+    assert data > 0
+    assert timeouts == {statement_ms: statements + len(MIGRATIONS), wait_ms: len(MIGRATIONS), data_ms: data}
 
 
 def test_migrations_are_numbered_in_order() -> None:
     assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
-    assert all("IF NOT EXISTS" in statement for m in MIGRATIONS for statement in m.statements)
+    assert all(re.search("IF (NOT )?EXISTS", statement) for m in MIGRATIONS for statement in m.statements)
+    assert all("IN TRANSACTIONS" in statement for m in MIGRATIONS for statement in m.data)
+
+
+def as_schema_2(driver: Driver, database: str) -> None:
+    """Turn the database back into what Local Mind wrote at schema 2: a Name node per name, MENTIONS edges from
+    the chunks and NAMED edges from the symbols, the names' constraint, and neither index of schema 3."""
+    for statement in (
+        "MATCH (c:Chunk) WHERE c.mention_keys IS NOT NULL UNWIND c.mention_keys AS key "
+        "MERGE (n:Name {workspace: c.workspace, name: substring(key, size(c.workspace) + 1)}) "
+        "CREATE (c)-[:MENTIONS]->(n)",
+        "MATCH (c:Chunk) REMOVE c.mention_keys",
+        "MATCH (s:Symbol) MERGE (n:Name {workspace: s.workspace, name: s.name}) MERGE (s)-[:NAMED]->(n)",
+        "DROP INDEX localmind_chunk_mentions IF EXISTS",
+        "DROP INDEX localmind_symbol_name IF EXISTS",
+        "CREATE CONSTRAINT localmind_name_key IF NOT EXISTS FOR (n:Name) REQUIRE (n.workspace, n.name) IS UNIQUE",
+    ):
+        driver.execute_query(statement, database_=database)
+    set_version(driver, database, 2)
+
+
+def count(driver: Driver, database: str, query: str, **parameters: str) -> int:
+    records, _, _ = driver.execute_query(query, parameters, database_=database)
+    return int(records[0][0])
+
+
+def test_migration_3_turns_the_mention_edges_of_schema_2_into_lists(
+    neo4j_settings: GraphSettings, admin: Driver, database: str, workspace_key: str
+) -> None:
+    """A database written at schema 2 answers every mention query as before once `localmind migrate` ran,
+    and holds no Name node or MENTIONS edge any more."""
+    graph = Neo4jGraph(neo4j_settings, workspace_key)
+    try:
+        updates = list(notes().values())
+        graph.write_files(updates)
+        chunks = [chunk.id for update in updates for chunk in update.chunks]
+        names = sorted({name for u in updates for _, name in u.mentions} | {s.name for u in updates for s in u.symbols})
+        before = mention_answers(graph, chunks, names)
+        assert all(before.values())
+        as_schema_2(admin, database)
+        mentions = "MATCH (:Chunk {workspace: $workspace})-[m:MENTIONS]->(:Name) RETURN count(m)"
+        assert count(admin, database, mentions, workspace=workspace_key) == 6
+        with pytest.raises(StoreError, match="run `localmind migrate`"):
+            Neo4jGraph(neo4j_settings, workspace_key)
+        assert migrate_database(neo4j_settings) == [3]
+        assert mention_answers(graph, chunks, names) == before
+        assert count(admin, database, "MATCH (n:Name) RETURN count(n)") == 0  # In every workspace.
+        assert count(admin, database, "MATCH ()-[m:MENTIONS|NAMED]->() RETURN count(m)") == 0
+    finally:
+        graph.close()
+
+
+def mention_answers(graph: Neo4jGraph, chunks: list[str], names: list[str]) -> dict[str, list[tuple[str, str]]]:
+    return {
+        "definitions_mentioned_by": sorted(graph.definitions_mentioned_by(chunks)),
+        "mentions_of_definitions_in": sorted(graph.mentions_of_definitions_in(chunks)),
+        "definitions_named": sorted(graph.definitions_named(names)),
+        "mentions_named": sorted(graph.mentions_named(names)),
+    }
 
 
 # The shared driver ---------------------------------------------------------------------------------------------
@@ -274,11 +339,33 @@ def test_a_uri_the_driver_cannot_use_names_the_setting(workspace_key: str) -> No
 # Queries -------------------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def planned_database(neo4j_server: Neo4jEndpoint) -> Iterator[str]:
+    """The test database holding many small workspaces for the module's life, so the planner costs its plans
+    against statistics like a team server's: an empty label is cheaper to scan than to seek, and so is the
+    index of a property that one workspace alone fills."""
+    settings = neo4j_server.settings()
+    graphs = [Neo4jGraph(settings, f"query-plans-{index}") for index in range(PLANNED_WORKSPACES)]
+    try:
+        for graph in graphs:
+            graph.write_files(list(notes().values()))
+        # Statistics sampled while earlier tests filled the database would otherwise outlive their data.
+        graphs[0].driver.execute_query("CALL db.prepareForReplanning(60)", database_=settings.database)
+        yield settings.database
+        for graph in graphs:
+            graph.delete_files(list(graph.file_inventory()))
+    finally:
+        for graph in graphs:
+            graph.close()
+
+
 @pytest.mark.parametrize("name", sorted(QUERIES))
-def test_every_query_starts_from_an_index(name: str, admin: Driver, neo4j_settings: GraphSettings) -> None:
+def test_every_query_starts_from_an_index(name: str, admin: Driver, planned_database: str) -> None:
     parameters = {"workspace": "w", "values": ["v"], "limit": 5, "file_id": "f", "file_ids": ["f"], "rows": []}
     parameters |= {"shared": []}
-    _, summary, _ = admin.execute_query("EXPLAIN " + QUERIES[name], parameters, database_=neo4j_settings.database)
+    # Planned afresh, with the statistics of now, not from a plan cached while the database was empty.
+    query = "CYPHER replan=force EXPLAIN " + QUERIES[name]
+    _, summary, _ = admin.execute_query(query, parameters, database_=planned_database)
     operators = plan_operators(summary.plan)
     assert not [op for op in operators if "Scan" in op], operators
     assert [op for op in operators if "Seek" in op], operators

@@ -84,7 +84,13 @@ def graphs(neo4j_settings: GraphSettings, workspace_key: str) -> Iterator[Graphs
 
 
 def node_text(labels: list[str], properties: dict[str, Any]) -> str:
-    return json.dumps([sorted(labels), {k: v for k, v in properties.items() if k != "workspace"}], sort_keys=True)
+    """A node as text without its workspace key, which its properties and its mention keys carry."""
+    shown = {k: v for k, v in properties.items() if k != "workspace"}
+    if "mention_keys" in shown:
+        prefix = properties["workspace"] + " "
+        assert all(key.startswith(prefix) for key in shown["mention_keys"])
+        shown["mention_keys"] = [key.removeprefix(prefix) for key in shown["mention_keys"]]
+    return json.dumps([sorted(labels), shown], sort_keys=True)
 
 
 def relationship_text(record: Any) -> str:
@@ -196,12 +202,14 @@ def test_a_batch_split_into_many_statements_is_still_the_same_graph(
     assert sent.statements > 100  # The corpus has thousands of rows: the split did happen.
 
 
-def test_a_mention_row_weighs_as_many_names_as_it_holds(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A mention row carries a chunk's names; statements are cut by names, so none grows with the chunks' lists."""
+def test_a_chunk_row_weighs_one_plus_the_names_it_mentions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk row carries the keys of the names it mentions; statements are cut by rows plus names, so none
+    grows with the chunks' lists."""
     monkeypatch.setattr(neo4j_graph, "_ROWS_PER_STATEMENT", 4)
-    rows = [{"chunk_id": "a", "names": ["x", "y", "z"]}, {"chunk_id": "b", "names": ["x", "y"]}]
-    rows += [{"chunk_id": "c", "names": ["n1", "n2", "n3", "n4", "n5"]}, {"chunk_id": "d", "names": ["x"]}]
-    assert [[row["chunk_id"] for row in part] for part in neo4j_graph._slices(rows)] == [["a"], ["b"], ["c"], ["d"]]
+    rows = [{"id": "a", "mention_keys": ["x", "y"]}, {"id": "b", "mention_keys": ["x"]}]
+    rows += [{"id": "c", "mention_keys": ["n1", "n2", "n3", "n4", "n5"]}, {"id": "d", "mention_keys": []}]
+    rows += [{"id": "e", "mention_keys": []}]
+    assert [[row["id"] for row in part] for part in neo4j_graph._slices(rows)] == [["a"], ["b"], ["c"], ["d", "e"]]
     assert neo4j_graph._slices(["f1", "f2", "f3", "f4", "f5"]) == [["f1", "f2", "f3", "f4"], ["f5"]]
     assert neo4j_graph._slices([]) == []
 

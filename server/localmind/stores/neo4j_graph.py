@@ -1,19 +1,28 @@
 """The knowledge graph in a Neo4j server, answering every GraphStore query exactly as the SQLite graph does.
 
 The model. Every node carries `workspace`, and every query is anchored on it, so workspaces sharing one
-database never see each other. A file owns its File, Chunk, Symbol and Section nodes; Name, Tag and Target
-nodes are shared within a workspace and exist only while something points at them:
+database never see each other. A file owns its File, Chunk, Symbol and Section nodes; Tag and Target nodes
+are shared within a workspace and exist only while something points at them:
 
     (File)-[:CONTAINS]->(Chunk)-[:NEXT]->(Chunk)        (Chunk)-[:IN_SECTION]->(Section)
-    (Chunk)-[:DEFINES]->(Symbol)-[:NAMED]->(Name)<-[:MENTIONS]-(Chunk)
+    (Chunk)-[:DEFINES]->(Symbol {name})                 (Chunk {mention_keys})
     (File)-[:TAGGED {chunk_ids}]->(Tag {name, key})
     (File|Chunk)-[:LINKS_TO]->(Target {key})<-[:ANSWERS_TO]-(File)
 
-Cross-file edges are resolved through the shared nodes, the way the SQLite `edges` view resolves them by
-joins: a mention reaches every symbol of the same name, and a link reaches every file that answers to its
-target (a wiki link to a note name, the file's stem; a markdown link or an import to a path in the linking
-file's root). So a file indexed before the file it mentions or links to still gets its edges, and deleting a
-file takes its edges with it.
+Cross-file edges are resolved when read, the way the SQLite `edges` view resolves them by joins. A mention
+is not an edge: a chunk keeps the names it mentions in its `mention_keys` list, each as its workspace key, a
+space and the name, and a keyword full-text index over that list finds the chunks mentioning a name; a
+mention reaches every symbol of the same name (an index on the symbols' names). A link reaches every file
+that answers to its target through the shared Target node (a wiki link to a note name, the file's stem; a
+markdown link or an import to a path in the linking file's root). So a file indexed before the file it
+mentions or links to still gets its edges, and deleting a file takes its edges with it.
+
+Why mentions are a list and not edges: every identifier-like word of a chunk is a mention (70,668 of them in
+1,364 chunks of 600 notes), and a Name node plus a MENTIONS edge per mention took Neo4j most of a first
+index's time (5.9 of 8 s of statement time on a cold server); the list is written with its chunk, and the
+full-text index costs a fraction of that. The workspace key in each entry keeps one workspace's mentions
+out of another's answers, the way every node's `workspace` property does (the servers' workspace keys are hex
+digests, so no key is another key followed by a space).
 
 Every value travels as a query parameter; labels, relationship types and property names are constants here.
 
@@ -48,7 +57,7 @@ from neo4j import Driver, RoutingControl, Transaction
 
 from localmind.config import GraphSettings
 from localmind.stores.neo4j_driver import DRIVERS, run_write, translated_errors, warn_if_weak
-from localmind.stores.neo4j_migrations import check_schema, migrate, schema_version
+from localmind.stores.neo4j_migrations import MENTIONS_INDEX, check_schema, migrate, schema_version
 from localmind.stores.records import FileUpdate
 
 log = logging.getLogger(__name__)
@@ -59,6 +68,14 @@ T = TypeVar("T")
 _FAN_OUT: Final = 50  # The same limits as the SQLite graph, so both answer alike.
 _PAIR_LIMIT: Final = _FAN_OUT * 20
 _ROWS_PER_STATEMENT: Final = 5000  # A huge batch is still one transaction, sent in statements of this many rows.
+# The longest value an index of the graph is given, in UTF-8 bytes. A range index refuses a value over about
+# 8 kB, which fails the whole batch's transaction, again on every replay; Lucene refuses a term over 32,766
+# bytes, and Neo4j 5.26 answers a full-text index update holding one with a database panic (every later call
+# fails until a restart). A workspace is untrusted: one long word in a note, a blob of a tag or link, or a
+# generated identifier must not stop its files or take the team's server down. So a mention, a symbol, a
+# tag or a link target whose indexed value is longer is left out of the Neo4j graph (the SQLite graph keeps
+# it; no person mentions a name this long), and so is a path target of a file whose path is longer.
+MAX_INDEXED_BYTES: Final = 4000
 _ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -68,10 +85,7 @@ _ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklm
 _GATHER_SHARED: Final = """
 UNWIND $file_ids AS file_id
 CALL (file_id) {
-  MATCH (:Chunk {workspace: $workspace, file_id: file_id})-[:MENTIONS|LINKS_TO]->(shared)
-  RETURN shared
-  UNION
-  MATCH (:Symbol {workspace: $workspace, file_id: file_id})-[:NAMED]->(shared)
+  MATCH (:Chunk {workspace: $workspace, file_id: file_id})-[:LINKS_TO]->(shared)
   RETURN shared
   UNION
   MATCH (:File {workspace: $workspace, id: file_id})-[:TAGGED|LINKS_TO|ANSWERS_TO]->(shared)
@@ -144,29 +158,9 @@ _WRITE_SYMBOLS: Final = """
 UNWIND $rows AS row
 MERGE (s:Symbol {workspace: $workspace, id: row.id})
 SET s += row
-MERGE (n:Name {workspace: $workspace, name: row.name})
-MERGE (s)-[:NAMED]->(n)
 WITH s, row WHERE row.chunk_id IS NOT NULL
 MATCH (c:Chunk {workspace: $workspace, id: row.chunk_id})
 MERGE (c)-[:DEFINES]->(s)
-"""
-
-# The names first, each once, then the edges. CREATE, not MERGE, for the edges: their chunks were written
-# afresh in this transaction (the files' old nodes went first), and the rows are distinct, so no edge exists
-# yet. Merging a Name and an edge per row cost Neo4j about 80 µs a row, half of its time on a first index. A
-# mention row holds one chunk and all the names it mentions, so each chunk is looked up once, not once per
-# name: on a warm server that halved the statement's time (2.2 to 1.0 s for 70,668 mentions in 1,364 chunks).
-_WRITE_NAMES: Final = """
-UNWIND $rows AS row
-MERGE (:Name {workspace: $workspace, name: row.name})
-"""
-
-_WRITE_MENTIONS: Final = """
-UNWIND $rows AS row
-MATCH (c:Chunk {workspace: $workspace, id: row.chunk_id})
-UNWIND row.names AS name
-MATCH (n:Name {workspace: $workspace, name: name})
-CREATE (c)-[:MENTIONS]->(n)
 """
 
 _WRITE_TAGS: Final = """
@@ -220,8 +214,6 @@ RETURN count(node) AS deleted
 # removed their File left behind (its tags and the targets it answered to).
 _DELETE_EVERY_UNUSED_SHARED: Final = """
 CALL () {
-  MATCH (shared:Name {workspace: $workspace}) WHERE shared.name IS NOT NULL RETURN shared
-  UNION ALL
   MATCH (shared:Tag {workspace: $workspace}) WHERE shared.name IS NOT NULL RETURN shared
   UNION ALL
   MATCH (shared:Target {workspace: $workspace}) WHERE shared.key IS NOT NULL RETURN shared
@@ -230,17 +222,27 @@ WITH shared WHERE NOT EXISTS { (shared)--() }
 DELETE shared
 """
 
+# The chunks whose `mention_keys` hold `key`: a phrase query for the one keyword, with the two characters a
+# quoted Lucene phrase gives a meaning (backslash and double quote) escaped, so a name is never query syntax.
+_CHUNKS_MENTIONING_KEY: Final = (
+    f"CALL db.index.fulltext.queryNodes('{MENTIONS_INDEX}', "
+    r"""'"' + replace(replace(key, '\\', '\\\\'), '"', '\\"') + '"') YIELD node AS reached"""
+)
+
 _DEFINITIONS_MENTIONED_BY: Final = """
 MATCH (seed:Chunk {workspace: $workspace}) WHERE seed.id IN $values
-MATCH (seed)-[:MENTIONS]->(:Name)<-[:NAMED]-(:Symbol)<-[:DEFINES]-(reached:Chunk)
+UNWIND seed.mention_keys AS key
+MATCH (:Symbol {workspace: $workspace, name: substring(key, size($workspace) + 1)})<-[:DEFINES]-(reached:Chunk)
 WHERE reached <> seed
 RETURN seed.id AS source, reached.id AS reached LIMIT $limit
 """
 
-_MENTIONS_OF_DEFINITIONS_IN: Final = """
-MATCH (seed:Chunk {workspace: $workspace}) WHERE seed.id IN $values
-MATCH (seed)-[:DEFINES]->(:Symbol)-[:NAMED]->(:Name)<-[:MENTIONS]-(reached:Chunk)
-WHERE reached <> seed
+_MENTIONS_OF_DEFINITIONS_IN: Final = f"""
+MATCH (seed:Chunk {{workspace: $workspace}}) WHERE seed.id IN $values
+MATCH (seed)-[:DEFINES]->(symbol:Symbol)
+WITH seed, $workspace + ' ' + symbol.name AS key
+{_CHUNKS_MENTIONING_KEY}
+WITH seed, reached WHERE reached <> seed
 RETURN seed.id AS source, reached.id AS reached LIMIT $limit
 """
 
@@ -251,19 +253,21 @@ RETURN DISTINCT seed.id AS source, reached.id AS reached
 """
 
 _DEFINITIONS_NAMED: Final = """
-MATCH (n:Name {workspace: $workspace}) WHERE n.name IN $values
-MATCH (n)<-[:NAMED]-(:Symbol)<-[:DEFINES]-(reached:Chunk)
-RETURN n.name AS source, reached.id AS reached
+MATCH (s:Symbol {workspace: $workspace}) WHERE s.name IN $values
+MATCH (s)<-[:DEFINES]-(reached:Chunk)
+RETURN s.name AS source, reached.id AS reached
 UNION
 MATCH (s:Symbol {workspace: $workspace}) WHERE s.qualified_name IN $values
 MATCH (s)<-[:DEFINES]-(reached:Chunk)
 RETURN s.qualified_name AS source, reached.id AS reached
 """
 
-_MENTIONS_NAMED: Final = """
-MATCH (n:Name {workspace: $workspace}) WHERE n.name IN $values AND EXISTS { (n)<-[:NAMED]-(:Symbol) }
-MATCH (n)<-[:MENTIONS]-(reached:Chunk)
-RETURN DISTINCT n.name AS source, reached.id AS reached LIMIT $limit
+_MENTIONS_NAMED: Final = f"""
+UNWIND $values AS name
+MATCH (symbol:Symbol {{workspace: $workspace, name: name}})
+WITH DISTINCT name, $workspace + ' ' + name AS key
+{_CHUNKS_MENTIONING_KEY}
+RETURN DISTINCT name AS source, reached.id AS reached LIMIT $limit
 """
 
 _TAGGED_CHUNKS: Final = """
@@ -352,7 +356,7 @@ class Neo4jGraph:
         if not latest:
             return
         file_ids = [update.file.id for update in latest]
-        statements = _write_statements(latest)
+        statements = _write_statements(latest, self._workspace)
         self._write(lambda tx: _replace_files(tx, self._workspace, file_ids, statements))
 
     def delete_file(self, file_id: str) -> None:
@@ -366,7 +370,7 @@ class Neo4jGraph:
             self._write(lambda tx: _replace_files(tx, self._workspace, distinct, []))
 
     def delete_orphans(self) -> int:
-        """Delete the orphans (see `orphans`), then every Name, Tag and Target of the workspace that nothing
+        """Delete the orphans (see `orphans`), then every Tag and Target of the workspace that nothing
         points at any more; answer how many orphans were deleted."""
         return self._write(lambda tx: _delete_orphans(tx, self._workspace))
 
@@ -475,18 +479,16 @@ def _delete_orphans(tx: Transaction, workspace: str) -> int:
     return int(deleted)
 
 
-def _write_statements(updates: list[FileUpdate]) -> list[_Statement]:
+def _write_statements(updates: list[FileUpdate], workspace: str) -> list[_Statement]:
     """The statements that write these files once their old nodes are gone: one per kind of row, holding the
     rows of every file, in this order (a statement matches what the ones before it wrote); no rows, no statement."""
     rows_by_query: list[tuple[str, Callable[[FileUpdate], list[Row]]]] = [
         (_WRITE_FILES, _file_rows),
-        (_WRITE_CHUNKS, _chunk_rows),
+        (_WRITE_CHUNKS, lambda update: _chunk_rows(update, workspace)),
         (_WRITE_NEXT, _next_rows),
         (_WRITE_SECTIONS, _section_rows),
         (_WRITE_IN_SECTION, _in_section_rows),
         (_WRITE_SYMBOLS, _symbol_rows),
-        (_WRITE_NAMES, _mentioned_name_rows),
-        (_WRITE_MENTIONS, _mention_rows),
         (_WRITE_TAGS, _tag_rows),
         (_WRITE_LINKS, _link_rows),
     ]
@@ -499,11 +501,11 @@ def _write_statements(updates: list[FileUpdate]) -> list[_Statement]:
 
 def _slices(values: list[T]) -> list[list[T]]:
     """The values in lists of at most `_ROWS_PER_STATEMENT` items, so that no statement grows without bound; a
-    row that holds a list of names counts as that many items."""
+    chunk row counts once, plus once for each name it mentions."""
     parts: list[list[T]] = [[]]
     size = 0
     for value in values:
-        weight = max(1, len(value.get("names", ()))) if isinstance(value, dict) else 1
+        weight = 1 + len(value.get("mention_keys", ())) if isinstance(value, dict) else 1
         if parts[-1] and size + weight > _ROWS_PER_STATEMENT:
             parts.append([])
             size = 0
@@ -537,10 +539,18 @@ def _file_properties(update: FileUpdate) -> Row:
 def _answer_rows(update: FileUpdate) -> list[Row]:
     """The link targets this file answers to: its note name, and its path within its root."""
     f = update.file
-    return [_target("note", file_stem(f.rel_path)), _target("path", f.rel_path, f.root)]
+    targets = [_target("note", file_stem(f.rel_path)), _target("path", f.rel_path, f.root)]
+    return [target for target in targets if _indexable(target["key"])]
 
 
-def _chunk_rows(update: FileUpdate) -> list[Row]:
+def _chunk_rows(update: FileUpdate, workspace: str) -> list[Row]:
+    """The chunks' properties, each with the keys of the names it mentions (see the module's docstring), less
+    any key too long to index."""
+    mentioned: dict[str, list[str]] = {}
+    for chunk, name in dict.fromkeys(update.mentions):
+        key = mention_key(workspace, name)
+        if _indexable(key):
+            mentioned.setdefault(chunk, []).append(key)
     return [
         {
             "id": c.id,
@@ -556,6 +566,7 @@ def _chunk_rows(update: FileUpdate) -> list[Row]:
             "page": c.page,
             "token_count": c.token_count,
             "section_id": c.section_id,
+            "mention_keys": mentioned.get(c.id, []),
         }
         for c in update.chunks
     ]
@@ -609,20 +620,8 @@ def _symbol_rows(update: FileUpdate) -> list[Row]:
             "doc": s.doc,
         }
         for s in update.symbols
+        if _indexable(s.name, s.qualified_name)
     ]
-
-
-def _mentioned_name_rows(update: FileUpdate) -> list[Row]:
-    """Each name the file mentions, once (MERGE makes a name that another file of the batch mentions one node)."""
-    return [{"name": name} for name in dict.fromkeys(name for _, name in update.mentions)]
-
-
-def _mention_rows(update: FileUpdate) -> list[Row]:
-    """One row per mentioning chunk, with the distinct names it mentions."""
-    names_by_chunk: dict[str, list[str]] = {}
-    for chunk, name in dict.fromkeys(update.mentions):
-        names_by_chunk.setdefault(chunk, []).append(name)
-    return [{"chunk_id": chunk, "names": names} for chunk, names in names_by_chunk.items()]
 
 
 def _tag_rows(update: FileUpdate) -> list[Row]:
@@ -636,6 +635,7 @@ def _tag_rows(update: FileUpdate) -> list[Row]:
     return [
         {"file_id": file_id, "name": tag, "key": fold_tag(tag), "chunk_ids": chunks}
         for tag, chunks in chunks_by_tag.items()
+        if _indexable(tag)
     ]
 
 
@@ -645,7 +645,7 @@ def _link_rows(update: FileUpdate) -> list[Row]:
         {**_link_target(link.kind, link.target, f.root), "chunk_id": link.chunk_id, "file_id": f.id}
         for link in update.links
     ]
-    unique = {json.dumps(row, sort_keys=True): row for row in rows}
+    unique = {json.dumps(row, sort_keys=True): row for row in rows if _indexable(row["key"])}
     return list(unique.values())
 
 
@@ -666,6 +666,11 @@ def _target(kind: str, value: str, root: str | None = None) -> Row:
     return {"key": json.dumps(parts, ensure_ascii=False), "kind": kind, "value": value}
 
 
+def mention_key(workspace: str, name: str) -> str:
+    """How a chunk's `mention_keys` list holds a name it mentions: the workspace key, a space, the name."""
+    return f"{workspace} {name}"
+
+
 def file_stem(rel_path: str) -> str:
     """A file's note name, as the SQLite store computes it: its name up to the first dot, lower-cased."""
     return PurePosixPath(rel_path).name.split(".")[0].lower()
@@ -674,6 +679,11 @@ def file_stem(rel_path: str) -> str:
 def fold_tag(tag: str) -> str:
     """A tag folded the way SQLite's lower() folds it (ASCII letters only), so both backends match alike."""
     return tag.translate(_ASCII_LOWER)
+
+
+def _indexable(*values: str | None) -> bool:
+    """Whether each value fits an index of the graph (see MAX_INDEXED_BYTES); None always does."""
+    return all(value is None or len(value.encode("utf-8", "surrogatepass")) <= MAX_INDEXED_BYTES for value in values)
 
 
 def _distinct(values: Iterable[str]) -> list[str]:

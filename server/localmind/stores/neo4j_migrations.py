@@ -9,6 +9,11 @@ record). A database at an older version is refused until someone runs `localmind
 shared server may be used by several versions of Local Mind at once and should move on only when its owner
 decides; a database at a newer version is refused until this Local Mind is upgraded.
 
+Data. A migration may also rewrite the data the old schema held (`data`), after its schema statements and
+the wait for indexes. Each data statement walks the database in small transactions of its own
+(`CALL { ... } IN TRANSACTIONS`), so a large database is never one huge transaction, and each is written so
+that running it again after a crash finds only what is still left to do.
+
 Budgets. A schema statement may build an index over every node of a label, so it does not run on a write's
 terms. Each one is a transaction of its own whose timeout travels with it (`SCHEMA_STATEMENT_TIMEOUT_S`, and
 `INDEX_WAIT_SECONDS` more for the wait for indexes), so a short default that the server sets for ordinary
@@ -24,7 +29,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Final
 
-from neo4j import Driver, ManagedTransaction, RoutingControl, unit_of_work
+from neo4j import Driver, ManagedTransaction, Query, RoutingControl, unit_of_work
 
 from localmind.config import GraphSettings
 from localmind.stores.neo4j_driver import DRIVERS, translated_errors
@@ -36,6 +41,8 @@ SCHEMA_KEY: Final = "schema"
 INDEX_WAIT_SECONDS: Final = 300
 SCHEMA_STATEMENT_TIMEOUT_S: Final = 60.0  # The transaction timeout of each schema statement.
 SCHEMA_RETRY_S: Final = 30.0  # How long the driver may retry a schema statement that failed transiently.
+DATA_STATEMENT_TIMEOUT_S: Final = 3600.0  # A data statement rewrites a whole database; `localmind migrate` waits.
+MENTIONS_INDEX: Final = "localmind_chunk_mentions"  # The keyword full-text index over Chunk.mention_keys.
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ class Migration:
     version: int
     description: str
     statements: tuple[str, ...]
+    data: tuple[str, ...] = ()
 
 
 MIGRATIONS: Final[tuple[Migration, ...]] = (
@@ -72,6 +80,27 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
             "CREATE INDEX localmind_section_file IF NOT EXISTS FOR (n:Section) ON (n.workspace, n.file_id)",
             "CREATE INDEX localmind_symbol_qualified IF NOT EXISTS FOR (n:Symbol) ON (n.workspace, n.qualified_name)",
             "CREATE INDEX localmind_tag_folded IF NOT EXISTS FOR (n:Tag) ON (n.workspace, n.key)",
+        ),
+    ),
+    Migration(
+        3,
+        "mentions as a list on each chunk behind a keyword full-text index, in place of Name nodes and edges",
+        (
+            "CREATE INDEX localmind_symbol_name IF NOT EXISTS FOR (n:Symbol) ON (n.workspace, n.name)",
+            f"CREATE FULLTEXT INDEX {MENTIONS_INDEX} IF NOT EXISTS FOR (n:Chunk) ON EACH [n.mention_keys] "
+            "OPTIONS {indexConfig: {`fulltext.analyzer`: 'keyword'}}",
+            "DROP CONSTRAINT localmind_name_key IF EXISTS",
+        ),
+        (
+            # Each chunk's MENTIONS edges become its list, in one small transaction per thousand chunks.
+            "MATCH (c:Chunk) WHERE EXISTS { (c)-[:MENTIONS]->(:Name) } "
+            "CALL (c) { "
+            "MATCH (c)-[m:MENTIONS]->(n:Name) "
+            "WITH c, collect(c.workspace + ' ' + n.name) AS keys, collect(m) AS edges "
+            "SET c.mention_keys = coalesce(c.mention_keys, []) + keys "
+            "FOREACH (edge IN edges | DELETE edge) "
+            "} IN TRANSACTIONS OF 1000 ROWS",
+            "MATCH (n:Name) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 1000 ROWS",
         ),
     ),
 )
@@ -138,6 +167,8 @@ def _apply(driver: Driver, database: str, migration: Migration) -> None:
         _run_statement(driver, database, statement, {}, SCHEMA_STATEMENT_TIMEOUT_S)
     waiting = {"seconds": INDEX_WAIT_SECONDS}
     _run_statement(driver, database, _AWAIT_INDEXES, waiting, INDEX_WAIT_SECONDS + SCHEMA_STATEMENT_TIMEOUT_S)
+    for statement in migration.data:
+        _run_in_transactions(driver, database, statement)
     recording = {"key": SCHEMA_KEY, "version": migration.version}
     _run_statement(driver, database, _RECORD_VERSION, recording, SCHEMA_STATEMENT_TIMEOUT_S)
 
@@ -151,6 +182,12 @@ def _run_statement(driver: Driver, database: str, statement: str, parameters: di
 
     with driver.session(database=database, max_transaction_retry_time=SCHEMA_RETRY_S) as session:
         session.execute_write(work)
+
+
+def _run_in_transactions(driver: Driver, database: str, statement: str) -> None:
+    """A data statement: `CALL { ... } IN TRANSACTIONS` commits as it goes, so it runs outside a transaction."""
+    with driver.session(database=database) as session:
+        session.run(Query(statement, timeout=DATA_STATEMENT_TIMEOUT_S)).consume()  # type: ignore[arg-type]
 
 
 def _refuse_newer(found: int, database: str, current: int) -> None:

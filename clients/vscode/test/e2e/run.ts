@@ -135,6 +135,14 @@ async function waitForTab(page: Page, fileName: string, line: number, timeout = 
   throw new Error(`expected ${fileName} at line ${line} in the active editor, saw ${seen}`);
 }
 
+/** Waits until the active tab's label holds the text; gives up quietly after the timeout (not a check). */
+async function waitForActiveTab(page: Page, label: string, timeout = 5_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline && !(await activeTab(page)).includes(label)) {
+    await page.waitForTimeout(100);
+  }
+}
+
 /** The chat panel's document: the webview's outer frame, then its active frame. */
 function chatFrame(page: Page): FrameLocator {
   return page.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
@@ -200,10 +208,19 @@ async function askAndWait(page: Page, question: string): Promise<Locator> {
   return turn;
 }
 
-/** Clicks a citation of the chat panel and waits for the cited place in the editor beside it. */
+/**
+ * Clicks a citation of the chat panel and waits for the cited place in the editor beside it. When an editor
+ * has the focus, the panel is focused first and the click waits until the workbench shows it active: a click
+ * that moves the focus into the webview tells the workbench so asynchronously, and under load that news can
+ * arrive after the cited file was opened and take the focus back to the panel (seen once in CI). A person
+ * clicking a citation has looked at the panel for far longer than that.
+ */
 async function followCitation(page: Page, citation: Locator): Promise<string> {
   const place = (await citation.getAttribute("title")) ?? "";
   const [path, line] = place.split(":");
+  // A corner of the citation's own turn: padding, no link.
+  await citation.locator("xpath=ancestor::section[1]").click({ position: { x: 2, y: 2 } });
+  await waitForActiveTab(page, "Local Mind: Ask");
   await citation.click();
   await waitForTab(page, (path ?? "").split("/").pop() ?? "", Number(line));
   return place;
