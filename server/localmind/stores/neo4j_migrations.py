@@ -187,6 +187,7 @@ def _run_statement(driver: Driver, database: str, statement: str, parameters: di
 def _run_in_transactions(driver: Driver, database: str, statement: str) -> None:
     """A data statement: `CALL { ... } IN TRANSACTIONS` commits as it goes, so it runs outside a transaction."""
     with driver.session(database=database) as session:
+        # The driver types a query's text as a literal string; this one is always a constant of this module.
         session.run(Query(statement, timeout=DATA_STATEMENT_TIMEOUT_S)).consume()  # type: ignore[arg-type]
 
 
