@@ -362,7 +362,7 @@ def planned_database(neo4j_server: Neo4jEndpoint) -> Iterator[str]:
 @pytest.mark.parametrize("name", sorted(QUERIES))
 def test_every_query_starts_from_an_index(name: str, admin: Driver, planned_database: str) -> None:
     parameters = {"workspace": "w", "values": ["v"], "limit": 5, "file_id": "f", "file_ids": ["f"], "rows": []}
-    parameters |= {"shared": []}
+    parameters |= {"shared": [], "mention_prefix": "w "}
     # Planned afresh, with the statistics of now, not from a plan cached while the database was empty.
     query = "CYPHER replan=force EXPLAIN " + QUERIES[name]
     _, summary, _ = admin.execute_query(query, parameters, database_=planned_database)

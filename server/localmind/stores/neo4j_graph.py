@@ -80,7 +80,8 @@ _ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklm
 
 
 # Queries -----------------------------------------------------------------------------------------------------
-# Each query names its parameters; $workspace always scopes the nodes it starts from.
+# Each query names its parameters; $workspace always scopes the nodes it starts from, and a read's
+# $mention_prefix is what `mention_key` puts before a name in this workspace.
 
 _GATHER_SHARED: Final = """
 UNWIND $file_ids AS file_id
@@ -232,7 +233,7 @@ _CHUNKS_MENTIONING_KEY: Final = (
 _DEFINITIONS_MENTIONED_BY: Final = """
 MATCH (seed:Chunk {workspace: $workspace}) WHERE seed.id IN $values
 UNWIND seed.mention_keys AS key
-MATCH (:Symbol {workspace: $workspace, name: substring(key, size($workspace) + 1)})<-[:DEFINES]-(reached:Chunk)
+MATCH (:Symbol {workspace: $workspace, name: substring(key, size($mention_prefix))})<-[:DEFINES]-(reached:Chunk)
 WHERE reached <> seed
 RETURN seed.id AS source, reached.id AS reached LIMIT $limit
 """
@@ -240,7 +241,7 @@ RETURN seed.id AS source, reached.id AS reached LIMIT $limit
 _MENTIONS_OF_DEFINITIONS_IN: Final = f"""
 MATCH (seed:Chunk {{workspace: $workspace}}) WHERE seed.id IN $values
 MATCH (seed)-[:DEFINES]->(symbol:Symbol)
-WITH seed, $workspace + ' ' + symbol.name AS key
+WITH seed, $mention_prefix + symbol.name AS key
 {_CHUNKS_MENTIONING_KEY}
 WITH seed, reached WHERE reached <> seed
 RETURN seed.id AS source, reached.id AS reached LIMIT $limit
@@ -265,7 +266,7 @@ RETURN s.qualified_name AS source, reached.id AS reached
 _MENTIONS_NAMED: Final = f"""
 UNWIND $values AS name
 MATCH (symbol:Symbol {{workspace: $workspace, name: name}})
-WITH DISTINCT name, $workspace + ' ' + name AS key
+WITH DISTINCT name, $mention_prefix + name AS key
 {_CHUNKS_MENTIONING_KEY}
 RETURN DISTINCT name AS source, reached.id AS reached LIMIT $limit
 """
@@ -430,7 +431,7 @@ class Neo4jGraph:
         with translated_errors(self._settings):
             records, _, _ = self._driver.execute_query(
                 query,
-                {**parameters, "workspace": self._workspace},
+                {**parameters, "workspace": self._workspace, "mention_prefix": mention_key(self._workspace, "")},
                 database_=self._database,
                 routing_=RoutingControl.READ,
             )
